@@ -1,0 +1,453 @@
+"""From window posteriors to one label per 0.01 s frame.
+
+Windows overlap, so each frame is covered by several windows. :class:`FrameSmoother`
+averages the posteriors of the windows covering a frame (overlap-add, optionally weighted
+towards each window's centre), then labels frames either by argmax or by a Viterbi pass of
+an HMM whose transitions are estimated from the train labels, which removes the short
+label flips that averaged posteriors still show. Its few parameters are tuned on
+out-of-fold posteriors of the train set.
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .constants import AGREEMENT_THRESHOLD, EMOTIONS
+
+N_CLASSES = len(EMOTIONS)
+
+#: Methods of :class:`FrameSmoother`.
+METHODS = ("viterbi", "overlap", "argmax")
+
+#: Window weightings for overlap-add: flat, or falling towards the window's edges.
+TAPERS = ("flat", "triangular", "hann")
+
+#: Candidates for the tuned HMM self-transition probability (per decoding step).
+SELF_TRANSITION_GRID = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999)
+
+#: Candidates for the tuned prior exponent: emissions are posterior / prior ** prior_power.
+PRIOR_POWER_GRID = (0.0, 0.5, 1.0)
+
+#: Posteriors are floored here before the log, so no class is ever impossible.
+_PROBA_FLOOR = 1e-6
+
+
+def taper_weights(length, taper):
+    """Weight of each frame of a window of ``length`` frames in overlap-add.
+
+    Parameters
+    ----------
+    length : int
+    taper : {"flat", "triangular", "hann"}
+        Tapered weights are positive everywhere, largest at the centre.
+
+    Returns
+    -------
+    weights : ndarray of shape (length,), float64
+
+    Examples
+    --------
+    >>> taper_weights(3, "triangular").tolist()
+    [0.5, 1.0, 0.5]
+    >>> taper_weights(2, "flat").tolist()
+    [1.0, 1.0]
+    """
+    if taper == "flat":
+        return np.ones(length)
+    if taper == "triangular":
+        return np.bartlett(length + 2)[1:-1]
+    if taper == "hann":
+        return np.hanning(length + 2)[1:-1]
+    raise ValueError(f"unknown taper {taper!r}; known: {TAPERS}")
+
+
+def overlap_add(window_proba, starts, stops, n_frames, taper="flat"):
+    """Per-frame posteriors: the weighted mean of the posteriors of the windows covering each frame.
+
+    Parameters
+    ----------
+    window_proba : ndarray of shape (n_windows, n_classes)
+    starts, stops : ndarray of shape (n_windows,), int
+        Frames ``[start, stop)`` of each window; all windows of a recording have the same
+        length except that none extends past ``n_frames``.
+    n_frames : int
+    taper : {"flat", "triangular", "hann"}, default="flat"
+
+    Returns
+    -------
+    frame_proba : ndarray of shape (n_frames, n_classes), float64
+        Frames no window covers get the uniform distribution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> proba = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> overlap_add(proba, np.array([0, 2]), np.array([4, 6]), 6).tolist()
+    [[1.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.5, 0.5], [0.0, 1.0], [0.0, 1.0]]
+    """
+    window_proba = np.asarray(window_proba, dtype=np.float64)
+    starts = np.asarray(starts, dtype=np.int64)
+    stops = np.asarray(stops, dtype=np.int64)
+    n_classes = window_proba.shape[1]
+    if starts.size == 0:
+        return np.full((n_frames, n_classes), 1.0 / n_classes)
+    length = int((stops - starts).max())
+    offsets = np.arange(length)
+    frames = starts[:, None] + offsets
+    inside = frames < stops[:, None]
+    weights = np.broadcast_to(taper_weights(length, taper), frames.shape)[inside]
+    frames = frames[inside]
+    window_of = np.broadcast_to(np.arange(starts.size)[:, None], inside.shape)[inside]
+    total = np.bincount(frames, weights=weights, minlength=n_frames)
+    frame_proba = np.column_stack(
+        [np.bincount(frames, weights=weights * window_proba[window_of, k], minlength=n_frames) for k in range(n_classes)]
+    )
+    covered = total > 0
+    frame_proba[covered] /= total[covered, None]
+    frame_proba[~covered] = 1.0 / n_classes
+    return frame_proba[:n_frames]
+
+
+def nearest_window_labels(window_labels, starts, stops, n_frames):
+    """Label of each frame from the window whose centre is nearest (ties: the earlier one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> nearest_window_labels(np.array([2, 5]), np.array([0, 2]), np.array([4, 6]), 6).tolist()
+    [2, 2, 2, 5, 5, 5]
+    """
+    centres = (np.asarray(starts) + np.asarray(stops)) / 2.0
+    order = np.argsort(centres, kind="stable")
+    centres = centres[order]
+    frame_centres = np.arange(n_frames) + 0.5
+    right = np.clip(np.searchsorted(centres, frame_centres), 0, centres.size - 1)
+    left = np.clip(right - 1, 0, centres.size - 1)
+    use_left = np.abs(frame_centres - centres[left]) <= np.abs(centres[right] - frame_centres)
+    return np.asarray(window_labels)[order][np.where(use_left, left, right)]
+
+
+def viterbi(log_emissions, log_transition, log_initial):
+    """Most likely state paths of several sequences at once.
+
+    Loops over time and vectorises over sequences and states; the sequences may have
+    different lengths.
+
+    Parameters
+    ----------
+    log_emissions : list of ndarray of shape (n_steps_i, n_states)
+    log_transition : ndarray of shape (n_states, n_states)
+        ``log_transition[i, j]`` = log P(next = j | current = i).
+    log_initial : ndarray of shape (n_states,)
+
+    Returns
+    -------
+    paths : list of ndarray of shape (n_steps_i,), int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stay = np.log(np.array([[0.9, 0.1], [0.1, 0.9]]))
+    >>> emissions = np.log(np.array([[0.8, 0.2], [0.4, 0.6], [0.9, 0.1]]))
+    >>> viterbi([emissions], stay, np.log([0.5, 0.5]))[0].tolist()
+    [0, 0, 0]
+    """
+    lengths = np.array([e.shape[0] for e in log_emissions], dtype=np.int64)
+    n_sequences, n_states = lengths.size, log_transition.shape[0]
+    if n_sequences == 0:
+        return []
+    n_steps = int(lengths.max())
+    padded = np.zeros((n_sequences, n_steps, n_states))
+    for i, emissions in enumerate(log_emissions):
+        padded[i, : emissions.shape[0]] = emissions
+    backpointers = np.zeros((n_sequences, n_steps, n_states), dtype=np.int8)
+    score = log_initial[None, :] + padded[:, 0]
+    final_score = np.where((lengths == 1)[:, None], score, 0.0)
+    for t in range(1, n_steps):
+        candidates = score[:, :, None] + log_transition[None, :, :]
+        backpointers[:, t] = candidates.argmax(axis=1)
+        score = candidates.max(axis=1) + padded[:, t]
+        ending = lengths == t + 1
+        final_score[ending] = score[ending]
+    # Backtrack all sequences together; a sequence joins when t reaches its own last step.
+    paths = np.zeros((n_sequences, n_steps), dtype=np.int64)
+    state = final_score.argmax(axis=1)
+    rows = np.arange(n_sequences)
+    for t in range(n_steps - 1, -1, -1):
+        state = np.where(lengths - 1 == t, final_score.argmax(axis=1), state)
+        paths[:, t] = state
+        if t > 0:
+            state = np.where(t < lengths, backpointers[rows, t, state], state)
+    return [paths[i, : lengths[i]] for i in range(n_sequences)]
+
+
+def estimate_transitions(label_sequences, step, n_classes=N_CLASSES):
+    """Transition probabilities between labels ``step`` frames apart, Laplace-smoothed.
+
+    Parameters
+    ----------
+    label_sequences : list of ndarray of int
+        Frame labels of each train recording.
+    step : int
+        Frames per decoding step.
+
+    Returns
+    -------
+    transition : ndarray of shape (n_classes, n_classes)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> estimate_transitions([np.array([0, 0, 0, 1, 1, 1])], step=1, n_classes=2).round(2).tolist()
+    [[0.6, 0.4], [0.25, 0.75]]
+    """
+    counts = np.ones((n_classes, n_classes))
+    for labels in label_sequences:
+        sampled = np.asarray(labels)[::step]
+        np.add.at(counts, (sampled[:-1], sampled[1:]), 1.0)
+    return counts / counts.sum(axis=1, keepdims=True)
+
+
+def _group_windows(windows, window_proba):
+    """Per recording: (starts, stops, posteriors), in order of first appearance."""
+    rec_ids = windows["rec_id"].to_numpy()
+    starts = windows["start"].to_numpy(dtype=np.int64)
+    stops = windows["stop"].to_numpy(dtype=np.int64)
+    window_proba = np.asarray(window_proba, dtype=np.float64)
+    if window_proba.shape != (len(windows), N_CLASSES):
+        raise ValueError(f"window_proba must have shape ({len(windows)}, {N_CLASSES}), got {window_proba.shape}")
+    codes, uniques = pd.factorize(rec_ids)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(uniques.size + 1))
+    return {
+        rec_id: (starts[order[a:b]], stops[order[a:b]], window_proba[order[a:b]])
+        for rec_id, a, b in zip(uniques, bounds[:-1], bounds[1:])
+    }
+
+
+def _block_means(frame_proba, step):
+    """Mean posterior of each run of ``step`` frames (the last run may be shorter)."""
+    n_frames = frame_proba.shape[0]
+    firsts = np.arange(0, n_frames, step)
+    sizes = np.diff(np.append(firsts, n_frames))
+    return np.add.reduceat(frame_proba, firsts, axis=0) / sizes[:, None]
+
+
+class FrameSmoother(BaseEstimator):
+    """Turn window posteriors into frame labels: overlap-add, then argmax or Viterbi.
+
+    Parameters
+    ----------
+    method : {"viterbi", "overlap", "argmax"}, default="viterbi"
+        ``"argmax"``: each frame takes the argmax of the window whose centre is nearest.
+        ``"overlap"``: argmax of the overlap-added posteriors. ``"viterbi"``: HMM decoding
+        of the overlap-added posteriors.
+    taper : {"flat", "triangular", "hann", "auto"}, default="auto"
+        Window weighting for overlap-add; ``"auto"`` tunes it in ``fit``.
+    self_transition : float or "auto", default="auto"
+        Probability of keeping the label from one decoding step to the next; ``"auto"``
+        tunes it over :data:`SELF_TRANSITION_GRID`. Off-diagonal transitions keep the
+        proportions estimated from the train labels.
+    prior_power : float or "auto", default="auto"
+        Viterbi emissions are posterior / prior ** prior_power (1 turns posteriors into
+        scaled likelihoods, 0 keeps the classifier's priors); ``"auto"`` tunes it over
+        :data:`PRIOR_POWER_GRID`.
+    step : int, default=10
+        Frames per Viterbi step: decoding runs on the mean posterior of each run of
+        ``step`` frames, then each step's label is given to its frames.
+
+    Attributes
+    ----------
+    taper_, self_transition_, prior_power_ : the values used (tuned or given).
+    class_prior_ : ndarray of shape (n_classes,)
+        Agreement-weighted frame label frequencies of the train set.
+    base_transition_ : ndarray of shape (n_classes, n_classes)
+        Transitions between labels ``step`` frames apart in the train set.
+    tuning_scores_ : DataFrame
+        WA on the fitting frames for every candidate tried.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> windows = pd.DataFrame({"rec_id": ["a"] * 3, "start": [0, 2, 4], "stop": [4, 6, 8]})
+    >>> proba = np.eye(6)[[1, 1, 1]]
+    >>> smoother = FrameSmoother(method="overlap", taper="flat")
+    >>> smoother.predict(windows, proba, {"a": 8})["a"].tolist()
+    [1, 1, 1, 1, 1, 1, 1, 1]
+    """
+
+    def __init__(self, method="viterbi", taper="auto", self_transition="auto", prior_power="auto", step=10):
+        self.method = method
+        self.taper = taper
+        self.self_transition = self_transition
+        self.prior_power = prior_power
+        self.step = step
+
+    def _validate(self):
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.taper != "auto" and self.taper not in TAPERS:
+            raise ValueError(f"taper must be 'auto' or one of {TAPERS}, got {self.taper!r}")
+        if self.self_transition != "auto" and not 0.0 < float(self.self_transition) < 1.0:
+            raise ValueError(f"self_transition must be 'auto' or in (0, 1), got {self.self_transition!r}")
+        if self.prior_power != "auto" and float(self.prior_power) < 0:
+            raise ValueError(f"prior_power must be 'auto' or >= 0, got {self.prior_power!r}")
+        if isinstance(self.step, bool) or not isinstance(self.step, (int, np.integer)) or self.step < 1:
+            raise ValueError(f"step must be a positive integer, got {self.step!r}")
+
+    def fit(self, windows, window_proba, frames):
+        """Estimate transitions and priors from ``frames``; tune ``"auto"`` parameters on them.
+
+        Parameters
+        ----------
+        windows : DataFrame
+            Columns ``rec_id``, ``start``, ``stop`` of each window.
+        window_proba : ndarray of shape (n_windows, 6)
+            Posteriors of the windows; for tuning they must be out-of-fold.
+        frames : DataFrame
+            Frame labels of the same recordings: columns ``rec_id``, ``label``,
+            ``agreement``, one row per frame, in frame order within each recording.
+
+        Returns
+        -------
+        self : FrameSmoother
+        """
+        self._validate()
+        grouped_frames = {
+            rec_id: (table["label"].to_numpy(np.int64), table["agreement"].to_numpy(np.float64))
+            for rec_id, table in frames.groupby("rec_id", sort=False)
+        }
+        grouped_windows = _group_windows(windows, window_proba)
+        missing = set(grouped_windows) - set(grouped_frames)
+        if missing:
+            raise ValueError(f"frames lacks the labels of {len(missing)} recordings, e.g. {sorted(missing)[0]!r}")
+        labels = [grouped_frames[r][0] for r in grouped_windows]
+        agreement = [grouped_frames[r][1] for r in grouped_windows]
+        all_labels = np.concatenate(labels)
+        prior = np.bincount(all_labels, weights=np.concatenate(agreement), minlength=N_CLASSES) + 1.0
+        self.class_prior_ = prior / prior.sum()
+        self.base_transition_ = estimate_transitions(labels, self.step)
+        n_frames = {r: grouped_frames[r][0].size for r in grouped_windows}
+        scored = np.concatenate(agreement) > AGREEMENT_THRESHOLD
+
+        def accuracy(predicted):
+            hits = np.concatenate([predicted[r] for r in grouped_windows]) == all_labels
+            return float(hits[scored].mean()) if scored.any() else 0.0
+
+        tapers = TAPERS if self.taper == "auto" else (self.taper,)
+        if self.method == "argmax":
+            tapers = ("flat",)
+        transitions = SELF_TRANSITION_GRID if self.self_transition == "auto" else (float(self.self_transition),)
+        powers = PRIOR_POWER_GRID if self.prior_power == "auto" else (float(self.prior_power),)
+        if self.method != "viterbi":
+            transitions, powers = (np.nan,), (np.nan,)
+        rows = []
+        for taper in tapers:
+            frame_proba = {r: overlap_add(p, s, e, n_frames[r], taper) for r, (s, e, p) in grouped_windows.items()}
+            log_blocks = self._log_blocks(frame_proba) if self.method == "viterbi" else None
+            for power in powers:
+                for stay in transitions:
+                    params = dict(taper=taper, self_transition=stay, prior_power=power)
+                    if self.method == "viterbi":
+                        predicted = self._decode(log_blocks, n_frames, stay, power)
+                    elif self.method == "overlap":
+                        predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
+                    else:
+                        predicted = self._nearest(grouped_windows, n_frames)
+                    rows.append(dict(params, wa=accuracy(predicted)))
+        self.tuning_scores_ = pd.DataFrame(rows)
+        best = self.tuning_scores_.loc[self.tuning_scores_["wa"].idxmax()]
+        self.taper_ = str(best["taper"])
+        self.self_transition_ = float(best["self_transition"])
+        self.prior_power_ = float(best["prior_power"])
+        return self
+
+    def _log_blocks(self, frame_proba):
+        """Log of the mean posterior of each decoding step, per recording."""
+        return {r: np.log(np.maximum(_block_means(p, self.step), _PROBA_FLOOR)) for r, p in frame_proba.items()}
+
+    def _decode(self, log_blocks, n_frames, self_transition, prior_power):
+        off_diagonal = self.base_transition_ * (1 - np.eye(N_CLASSES))
+        off_diagonal /= off_diagonal.sum(axis=1, keepdims=True)
+        transition = self_transition * np.eye(N_CLASSES) + (1 - self_transition) * off_diagonal
+        log_prior = np.log(self.class_prior_)
+        paths = viterbi([b - prior_power * log_prior for b in log_blocks.values()], np.log(transition), log_prior)
+        return {r: np.repeat(path, self.step)[: n_frames[r]] for r, path in zip(log_blocks, paths)}
+
+    @staticmethod
+    def _nearest(grouped_windows, n_frames):
+        return {
+            r: nearest_window_labels(p.argmax(axis=1), s, e, n_frames[r]) for r, (s, e, p) in grouped_windows.items()
+        }
+
+    def _check_recordings(self, grouped_windows, n_frames_by_rec):
+        unknown = [r for r in grouped_windows if r not in n_frames_by_rec]
+        if unknown:
+            raise ValueError(f"n_frames_by_rec lacks {len(unknown)} recordings of windows, e.g. {unknown[0]!r}")
+        without = [r for r in n_frames_by_rec if r not in grouped_windows]
+        if without:
+            raise ValueError(f"{len(without)} recordings have no window, e.g. {without[0]!r}")
+
+    def frame_proba(self, windows, window_proba, n_frames_by_rec):
+        """Overlap-added posteriors of every frame.
+
+        Parameters
+        ----------
+        windows : DataFrame
+            Columns ``rec_id``, ``start``, ``stop``.
+        window_proba : ndarray of shape (n_windows, 6)
+        n_frames_by_rec : dict of str to int
+            Frame count of each recording; every recording needs at least one window.
+
+        Returns
+        -------
+        frame_proba : dict of str to ndarray of shape (n_frames, 6), float32
+        """
+        grouped = _group_windows(windows, window_proba)
+        self._check_recordings(grouped, n_frames_by_rec)
+        taper = self._taper_in_use()
+        return {
+            r: overlap_add(p, s, e, int(n_frames_by_rec[r]), taper).astype(np.float32) for r, (s, e, p) in grouped.items()
+        }
+
+    def _taper_in_use(self):
+        if hasattr(self, "taper_"):
+            return self.taper_
+        if self.taper == "auto":
+            check_is_fitted(self, "taper_")  # an unfitted "auto" taper has no value yet
+        return self.taper
+
+    def predict(self, windows, window_proba, n_frames_by_rec):
+        """Label of every frame of every recording.
+
+        Parameters
+        ----------
+        windows : DataFrame
+            Columns ``rec_id``, ``start``, ``stop``.
+        window_proba : ndarray of shape (n_windows, 6)
+        n_frames_by_rec : dict of str to int
+            Frame count of each recording; every recording needs at least one window.
+
+        Returns
+        -------
+        labels : dict of str to ndarray of shape (n_frames,), int8
+            In the order of ``n_frames_by_rec``.
+        """
+        self._validate()
+        if self.method == "viterbi":
+            check_is_fitted(self, "self_transition_")
+        grouped = _group_windows(windows, window_proba)
+        self._check_recordings(grouped, n_frames_by_rec)
+        n_frames = {r: int(n) for r, n in n_frames_by_rec.items()}
+        if self.method == "argmax":
+            predicted = self._nearest(grouped, n_frames)
+        else:
+            taper = self._taper_in_use()
+            frame_proba = {r: overlap_add(p, s, e, n_frames[r], taper) for r, (s, e, p) in grouped.items()}
+            if self.method == "overlap":
+                predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
+            else:
+                log_blocks = self._log_blocks(frame_proba)
+                predicted = self._decode(log_blocks, n_frames, self.self_transition_, self.prior_power_)
+        return {r: predicted[r].astype(np.int8) for r in n_frames_by_rec}

@@ -1,0 +1,465 @@
+"""Stacking of per-modality classifiers with grouped folds and modality dropout.
+
+One base classifier per block of columns (one block per modality) is fitted; their
+out-of-fold posteriors, together with each block's missing fraction, are the inputs of a
+meta-learner. scikit-learn's ``StackingClassifier`` cannot pass ``groups`` to its splitter,
+and overlapping windows of one recording (or one actor) must never sit on both sides of a
+fold, so this is its own small estimator.
+"""
+
+import numbers
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter, validate_data
+
+#: Base posteriors are clipped to this floor before the log, so one confident zero cannot
+#: dominate the meta-learner's linear score.
+PROBA_FLOOR = 1e-4
+
+
+def default_base_estimator(random_state=0):
+    """The default per-block classifier: a small, deterministic single-threaded LightGBM.
+
+    Parameters
+    ----------
+    random_state : int, default=0
+
+    Returns
+    -------
+    LGBMClassifier
+
+    Examples
+    --------
+    >>> default_base_estimator().get_params()["n_jobs"]
+    1
+    """
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        n_estimators=200,
+        learning_rate=0.05,
+        num_leaves=15,
+        min_child_samples=20,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.5,
+        reg_lambda=1.0,
+        n_jobs=1,
+        random_state=random_state,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
+
+
+def default_final_estimator():
+    """The default meta-learner: multinomial logistic regression on log-posteriors.
+
+    Returns
+    -------
+    LogisticRegression
+
+    Examples
+    --------
+    >>> default_final_estimator().C
+    1.0
+    """
+    return LogisticRegression(C=1.0, max_iter=2000)
+
+
+def _with_seed(estimator, seed):
+    """A clone of ``estimator`` with its ``random_state`` (if any) set to ``seed``."""
+    estimator = clone(estimator)
+    if "random_state" in estimator.get_params(deep=False):
+        estimator.set_params(random_state=int(seed))
+    return estimator
+
+
+def _fit(estimator, X, y, sample_weight):
+    if sample_weight is not None and has_fit_parameter(estimator, "sample_weight"):
+        return estimator.fit(X, y, sample_weight=sample_weight)
+    return estimator.fit(X, y)
+
+
+def _proba_all_classes(estimator, X, n_classes, model_classes=None):
+    """``predict_proba`` with one column per class 0..n_classes-1, zeros for classes the
+    estimator never saw. ``model_classes`` maps the estimator's own labels 0..k-1 to class
+    indices when it was fitted on re-encoded labels."""
+    proba = np.zeros((X.shape[0], n_classes), dtype=np.float64)
+    own = np.asarray(estimator.classes_, dtype=np.int64)
+    columns = own if model_classes is None else np.asarray(model_classes)[own]
+    proba[:, columns] = estimator.predict_proba(X)
+    return proba
+
+
+def _fit_block(
+    estimator, seed, X_block, y, sample_weight, train, blank_rows, missing_position, evaluate, n_classes, with_blank
+):
+    """Fit one base model on ``train`` rows (``blank_rows`` of them blanked).
+
+    Returns the model, the class index of each of its outputs, its posteriors on the
+    ``evaluate`` rows (all classes) and, if ``with_blank``, its posteriors for a blank input.
+    """
+    X_train = X_block[train].copy()
+    _blank(X_train, blank_rows, missing_position)
+    weight = None if sample_weight is None else sample_weight[train]
+    # Labels are re-encoded to 0..k-1 within the fold: XGBoost refuses gaps in class labels.
+    model_classes, y_train = np.unique(y[train], return_inverse=True)
+    if model_classes.size < 2:
+        # Boosting libraries refuse a single class; the answer is then that class anyway.
+        model = DummyClassifier(strategy="prior").fit(X_train, y_train)
+    else:
+        model = _fit(_with_seed(estimator, seed), X_train, y_train, weight)
+    evaluated = blank_proba = None
+    if evaluate is not None:
+        evaluated = _proba_all_classes(model, X_block[evaluate], n_classes, model_classes)
+    if with_blank:
+        blank_row = np.full((1, X_block.shape[1]), np.nan, dtype=X_block.dtype)
+        _blank(blank_row, np.ones(1, dtype=bool), missing_position)
+        blank_proba = _proba_all_classes(model, blank_row, n_classes, model_classes)[0]
+    return model, model_classes, evaluated, blank_proba
+
+
+def _blank(X_block, rows, missing_position):
+    """Make ``rows`` of a block look like an absent modality: NaN features, missing fraction 1."""
+    X_block[rows] = np.nan
+    if missing_position is not None:
+        X_block[rows, missing_position] = 1.0
+
+
+class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
+    """Per-modality base classifiers stacked under a meta-learner, with grouped folds.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        The base classifier fitted on each block of columns; it must accept NaN (LightGBM,
+        XGBoost, HistGradientBoosting). ``None`` means :func:`default_base_estimator`. Its
+        ``random_state`` is set from ``random_state`` for every clone.
+    final_estimator : classifier, default=None
+        The meta-learner; ``None`` means :func:`default_final_estimator`. Its inputs are the
+        log of each block's posteriors (floored at :data:`PROBA_FLOOR`) followed by the
+        blocks' missing fractions.
+    modality_columns : dict of str to list of (str or int), default=None
+        The blocks: block name -> the columns of ``X`` it owns (names when ``X`` is a
+        DataFrame, else integer positions). ``None`` makes all columns one block.
+    missing_columns : dict of str to (str or int), default=None
+        Block name -> the column holding that block's missing fraction (1 = absent). It is
+        also given to the meta-learner and is set to 1 when dropout blanks the block; a NaN
+        in it is read as 1. ``None``: blocks have no missing-fraction column.
+    cv : int, cross-validation splitter or iterable, default=5
+        Folds for the out-of-fold posteriors. An int gives ``StratifiedGroupKFold`` when
+        ``groups`` is passed to ``fit`` (so no group is on both sides of a fold), else
+        ``StratifiedKFold``, both shuffled with ``random_state``; the number of folds is
+        capped by the number of groups.
+    modality_dropout : float, default=0.0
+        Share of training rows in which one randomly chosen block is blanked (NaN
+        features, missing fraction 1): for the base models, so they learn what an absent
+        modality means, and separately for the meta-learner, whose row then gets the
+        base model's posterior for a blank input.
+    random_state : int, RandomState or None, default=None
+        Seeds the folds, the dropout and the base estimators.
+    n_jobs : int, default=1
+        Base models fitted in parallel (joblib). Results do not depend on it as long as the
+        base estimator is itself deterministic (the default LightGBM is single-threaded).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has feature names.
+    blocks_ : dict of str to ndarray of int
+        Column positions of each block (its missing-fraction column included).
+    missing_positions_ : dict of str to int or None
+        Position of each block's missing-fraction column in ``X``.
+    estimators_ : dict of str to classifier
+        Base models refitted on all training rows.
+    base_classes_ : dict of str to ndarray of int
+        For each base model, the index in ``classes_`` of its own labels 0..k-1 (base
+        models are fitted on labels re-encoded to be contiguous).
+    final_estimator_ : classifier
+        The meta-learner fitted on the out-of-fold meta-features.
+    blank_proba_ : dict of str to (ndarray of shape (n_classes,) or None)
+        Each final base model's posterior for a blank (absent) input; None without dropout
+        (the base estimator then need not accept NaN).
+    folds_ : list of (ndarray, ndarray)
+        The (train, validation) row indices used.
+    oof_proba_ : ndarray of shape (n_samples, n_classes)
+        Out-of-fold posteriors of the whole stack: for each fold, a meta-learner fitted on
+        the other folds' meta-features predicts the fold's rows (without dropout). Use it to
+        tune what comes after the classifier.
+    base_oof_proba_ : dict of str to ndarray of shape (n_samples, n_classes)
+        Out-of-fold posteriors of each base model (without dropout).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 120)
+    >>> X = np.c_[y + rng.normal(size=120), rng.normal(size=120), y - rng.normal(size=120)]
+    >>> clf = StackedModalityClassifier(
+    ...     estimator=HistGradientBoostingClassifier(max_iter=20),
+    ...     final_estimator=LogisticRegression(),
+    ...     modality_columns={"a": [0, 1], "b": [2]}, cv=3, random_state=0,
+    ... ).fit(X, y, groups=np.arange(120) // 4)
+    >>> clf.oof_proba_.shape, clf.predict(X[:3]).shape
+    ((120, 2), (3,))
+    """
+
+    def __init__(
+        self,
+        estimator=None,
+        final_estimator=None,
+        modality_columns=None,
+        missing_columns=None,
+        cv=5,
+        modality_dropout=0.0,
+        random_state=None,
+        n_jobs=1,
+    ):
+        self.estimator = estimator
+        self.final_estimator = final_estimator
+        self.modality_columns = modality_columns
+        self.missing_columns = missing_columns
+        self.cv = cv
+        self.modality_dropout = modality_dropout
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # ------------------------------------------------------------------ validation
+
+    def _column_position(self, column):
+        if isinstance(column, (numbers.Integral, np.integer)) and not isinstance(column, bool):
+            if not 0 <= column < self.n_features_in_:
+                raise ValueError(f"column index {column} is out of range for {self.n_features_in_} features")
+            return int(column)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            raise ValueError(f"column {column!r} given by name, but X has no feature names")
+        matches = np.flatnonzero(names == column)
+        if matches.size == 0:
+            raise ValueError(f"column {column!r} is not a column of X")
+        return int(matches[0])
+
+    def _resolve_blocks(self):
+        if self.modality_columns is None:
+            blocks = {"all": np.arange(self.n_features_in_)}
+        else:
+            if not isinstance(self.modality_columns, dict) or not self.modality_columns:
+                raise ValueError("modality_columns must be a non-empty dict of block name -> columns, or None")
+            blocks = {}
+            for name, columns in self.modality_columns.items():
+                positions = [self._column_position(c) for c in columns]
+                if not positions:
+                    raise ValueError(f"block {name!r} has no columns")
+                blocks[name] = np.asarray(positions, dtype=np.int64)
+        missing = {name: None for name in blocks}
+        for name, column in (self.missing_columns or {}).items():
+            if name not in blocks:
+                raise ValueError(f"missing_columns names block {name!r}, which modality_columns does not define")
+            missing[name] = self._column_position(column)
+            if missing[name] not in blocks[name]:
+                blocks[name] = np.append(blocks[name], missing[name])
+        return blocks, missing
+
+    def _make_folds(self, X, y, groups, rng):
+        seed = int(rng.randint(2**31 - 1))
+        if isinstance(self.cv, numbers.Integral) and not isinstance(self.cv, bool):
+            if self.cv < 2:
+                raise ValueError(f"cv must be at least 2, got {self.cv}")
+            if groups is not None:
+                n_groups = np.unique(groups).size
+                if n_groups < 2:
+                    raise ValueError("grouped folds need at least 2 distinct groups")
+                splitter = StratifiedGroupKFold(min(self.cv, n_groups), shuffle=True, random_state=seed)
+            else:
+                smallest_class = np.bincount(y).min()
+                if smallest_class >= 2:
+                    splitter = StratifiedKFold(min(self.cv, smallest_class), shuffle=True, random_state=seed)
+                else:
+                    splitter = KFold(min(self.cv, X.shape[0]), shuffle=True, random_state=seed)
+            folds = splitter.split(X, y, groups)
+        elif hasattr(self.cv, "split"):
+            folds = self.cv.split(X, y, groups)
+        else:
+            folds = self.cv
+        folds = [(np.asarray(train), np.asarray(valid)) for train, valid in folds]
+        if not folds:
+            raise ValueError("cv produced no folds")
+        covered = np.zeros(X.shape[0], dtype=bool)
+        for _, valid in folds:
+            covered[valid] = True
+        if not covered.all():
+            raise ValueError("every row must be in the validation part of a fold (cv must partition the rows)")
+        return folds
+
+    def _dropout_blocks(self, n_samples, n_blocks, rng):
+        """Block index to blank for each row, -1 where nothing is blanked."""
+        chosen = rng.randint(n_blocks, size=n_samples)
+        return np.where(rng.random_sample(n_samples) < self.modality_dropout, chosen, -1)
+
+    # ------------------------------------------------------------------ meta features
+
+    def _meta_features(self, block_proba, missing_fractions):
+        """Log-posteriors of every block, then the missing fractions."""
+        logs = [np.log(np.clip(block_proba[name], PROBA_FLOOR, 1.0)) for name in self.blocks_]
+        return np.hstack(logs + [missing_fractions])
+
+    def _missing_fractions(self, X):
+        columns = [
+            np.nan_to_num(X[:, position].astype(np.float64), nan=1.0)
+            for position in self.missing_positions_.values()
+            if position is not None
+        ]
+        return np.column_stack(columns) if columns else np.zeros((X.shape[0], 0))
+
+    # ------------------------------------------------------------------ fit / predict
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Fit the base models out of fold, the meta-learner, and refit the base models.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            May contain NaN.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every estimator whose ``fit`` accepts ``sample_weight``.
+        groups : array-like of shape (n_samples,), default=None
+            Group of each row (actor, else recording); no group is split across a fold.
+
+        Returns
+        -------
+        self : StackedModalityClassifier
+        """
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=[np.float32, np.float64])
+        check_classification_targets(y)
+        if not 0.0 <= self.modality_dropout < 1.0:
+            raise ValueError(f"modality_dropout must be in [0, 1), got {self.modality_dropout!r}")
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape[0] != X.shape[0]:
+                raise ValueError(f"groups has {groups.shape[0]} entries for {X.shape[0]} rows")
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        n_classes = self.classes_.size
+        if n_classes < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes, got 1 class")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        self.blocks_, self.missing_positions_ = self._resolve_blocks()
+        rng = check_random_state(self.random_state)
+        self.folds_ = self._make_folds(X, y_encoded, groups, rng)
+        block_names = list(self.blocks_)
+        base_dropout = self._dropout_blocks(X.shape[0], len(block_names), rng)
+        meta_dropout = self._dropout_blocks(X.shape[0], len(block_names), rng)
+        seeds = rng.randint(2**31 - 1, size=len(block_names))
+        estimator = default_base_estimator() if self.estimator is None else self.estimator
+        all_rows = np.arange(X.shape[0])
+
+        tasks = []
+        for b, name in enumerate(block_names):
+            X_block = X[:, self.blocks_[name]]
+            position = self._position_in_block(name)
+            for train, valid in self.folds_ + [(all_rows, None)]:
+                blank_rows = base_dropout[train] == b
+                tasks.append(
+                    delayed(_fit_block)(
+                        estimator, seeds[b], X_block, y_encoded, sample_weight, train, blank_rows, position, valid,
+                        n_classes, self.modality_dropout > 0,
+                    )
+                )
+        results = Parallel(n_jobs=self.n_jobs)(tasks)
+
+        n_per_block = len(self.folds_) + 1
+        self.estimators_, self.base_classes_, self.blank_proba_, self.base_oof_proba_ = {}, {}, {}, {}
+        oof_dropped = {}
+        missing = self._missing_fractions(X)
+        missing_dropped = missing.copy()
+        for b, name in enumerate(block_names):
+            block_results = results[b * n_per_block : (b + 1) * n_per_block]
+            oof = np.zeros((X.shape[0], n_classes))
+            dropped = np.zeros((X.shape[0], n_classes))
+            for (_, valid), (_, _, valid_proba, blank_proba) in zip(self.folds_, block_results[:-1]):
+                oof[valid] = valid_proba
+                dropped[valid] = valid_proba
+                if blank_proba is not None:
+                    dropped[valid[meta_dropout[valid] == b]] = blank_proba
+            self.base_oof_proba_[name] = oof
+            oof_dropped[name] = dropped
+            self.estimators_[name], self.base_classes_[name], _, self.blank_proba_[name] = block_results[-1]
+            if self.missing_positions_[name] is not None:
+                column = [n for n in block_names if self.missing_positions_[n] is not None].index(name)
+                missing_dropped[meta_dropout == b, column] = 1.0
+
+        meta_clean = self._meta_features(self.base_oof_proba_, missing)
+        meta_train = self._meta_features(oof_dropped, missing_dropped)
+        final = default_final_estimator() if self.final_estimator is None else self.final_estimator
+        final_seed = int(rng.randint(2**31 - 1))
+        self.oof_proba_ = np.zeros((X.shape[0], n_classes))
+        for train, valid in self.folds_:
+            if np.unique(y_encoded[train]).size < 2:
+                fold_model = DummyClassifier(strategy="prior").fit(meta_train[train], y_encoded[train])
+            else:
+                weight = None if sample_weight is None else sample_weight[train]
+                fold_model = _fit(_with_seed(final, final_seed), meta_train[train], y_encoded[train], weight)
+            self.oof_proba_[valid] = _proba_all_classes(fold_model, meta_clean[valid], n_classes)
+        self.final_estimator_ = _fit(_with_seed(final, final_seed), meta_train, y_encoded, sample_weight)
+        return self
+
+    def _position_in_block(self, name):
+        position = self.missing_positions_[name]
+        return None if position is None else int(np.flatnonzero(self.blocks_[name] == position)[0])
+
+    def _base_proba(self, X):
+        n_classes = self.classes_.size
+        names = list(self.blocks_)
+        probas = Parallel(n_jobs=self.n_jobs)(
+            delayed(_proba_all_classes)(self.estimators_[name], X[:, self.blocks_[name]], n_classes, self.base_classes_[name])
+            for name in names
+        )
+        return dict(zip(names, probas))
+
+    def predict_proba(self, X):
+        """Posterior of each class.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "final_estimator_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=[np.float32, np.float64])
+        meta = self._meta_features(self._base_proba(X), self._missing_fractions(X))
+        return _proba_all_classes(self.final_estimator_, meta, self.classes_.size)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "final_estimator_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,497 @@
+"""Windowing: cut aligned recordings into fixed-length windows and summarise them.
+
+A window is ``length`` consecutive frames of the 100 fps grid. For every modality and
+window, :class:`WindowFeaturizer` computes statistics of each feature over the frames where
+the modality is present, plus the share of frames where it is missing. A statistic of a
+modality that has no present frame in the window is NaN, never 0: zeros are the data's own
+code for "missing" and must not come back as if they were measurements.
+
+Feature sets are named plain lists of statistic names (:data:`FEATURE_SETS`); statistics
+whose name starts with ``flag_`` describe the binary eye flags
+(:data:`~emo_gbm.constants.EYE_FLAG_COLUMNS`), the others the continuous columns.
+"""
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .constants import EMOTIONS, EYE_FLAG_COLUMNS, FRAME_RATE, MODALITIES, N_FEATURES
+
+#: Statistics of continuous columns, in the order their columns appear.
+CONTINUOUS_STATISTICS = ("mean", "std", "min", "max", "q10", "q50", "q90", "mean_abs_diff", "slope")
+
+#: Statistics of the binary eye flag columns: share of present frames with the flag set, and
+#: 0 -> 1 transitions per second of present frames (blinks, fixation onsets).
+FLAG_STATISTICS = ("flag_frac", "flag_rise_rate")
+
+#: Every statistic known to :class:`WindowFeaturizer`.
+STATISTICS = CONTINUOUS_STATISTICS + FLAG_STATISTICS
+
+#: Named feature sets: plain lists of statistic names.
+FEATURE_SETS = {
+    "minimal": ["mean", "std"],
+    "moments": ["mean", "std", "min", "max", "flag_frac", "flag_rise_rate"],
+    "default": list(STATISTICS),
+}
+
+#: Columns of a window table that are not features.
+META_COLUMNS = ("rec_id", "start", "stop", "group", "label", "weight")
+
+_QUANTILES = {"q10": 0.10, "q50": 0.50, "q90": 0.90}
+_ORDER_STATISTICS = ("min", "max") + tuple(_QUANTILES)
+
+#: Added to the agreement mass of each class so that a window whose frames all have zero
+#: agreement still gets the plain majority class instead of class 0.
+_COUNT_TIE_BREAK = 1e-6
+
+
+def window_starts(n_frames, length, hop):
+    """First frame of each window covering a recording of ``n_frames`` frames.
+
+    Windows start every ``hop`` frames; one last window is aligned to the end when the
+    regular ones leave a tail uncovered, so every frame lies in at least one window. A
+    recording shorter than ``length`` gets one window starting at 0 (the caller pads).
+
+    Parameters
+    ----------
+    n_frames : int
+        Number of frames of the recording.
+    length : int
+        Window length in frames.
+    hop : int
+        Step between window starts in frames.
+
+    Returns
+    -------
+    starts : ndarray of shape (n_windows,), int64
+
+    Examples
+    --------
+    >>> window_starts(1000, 400, 100).tolist()
+    [0, 100, 200, 300, 400, 500, 600]
+    >>> window_starts(950, 400, 100).tolist()
+    [0, 100, 200, 300, 400, 500, 550]
+    >>> window_starts(250, 400, 100).tolist()
+    [0]
+    """
+    if length <= 0 or hop <= 0:
+        raise ValueError(f"window length and hop must be positive, got {length} and {hop}")
+    if n_frames <= length:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.arange(0, n_frames - length + 1, hop, dtype=np.int64)
+    if starts[-1] + length < n_frames:
+        starts = np.append(starts, np.int64(n_frames - length))
+    return starts
+
+
+def resolve_statistics(stats):
+    """The list of statistic names that ``stats`` stands for.
+
+    Parameters
+    ----------
+    stats : str or list of str
+        The name of a feature set of :data:`FEATURE_SETS`, or a list of statistic names
+        from :data:`STATISTICS`.
+
+    Returns
+    -------
+    statistics : list of str
+        Without duplicates, in the order of :data:`STATISTICS`.
+
+    Examples
+    --------
+    >>> resolve_statistics("minimal")
+    ['mean', 'std']
+    >>> resolve_statistics(["slope", "mean"])
+    ['mean', 'slope']
+    """
+    if isinstance(stats, str):
+        if stats not in FEATURE_SETS:
+            raise ValueError(f"unknown feature set {stats!r}; known: {sorted(FEATURE_SETS)}")
+        names = FEATURE_SETS[stats]
+    else:
+        names = list(stats)
+    unknown = sorted(set(names) - set(STATISTICS))
+    if unknown:
+        raise ValueError(f"unknown statistics {unknown}; known: {list(STATISTICS)}")
+    if not names:
+        raise ValueError("stats must name at least one statistic")
+    return [s for s in STATISTICS if s in names]
+
+
+def _column_plan(modality, statistics):
+    """Which columns of ``modality`` get which statistics.
+
+    Returns a list of ``(column_indices, statistic_names)`` pairs. The eye flags get the flag
+    statistics when the set has any; otherwise they are summarised like continuous columns.
+    """
+    n_features = N_FEATURES[modality]
+    continuous = [s for s in statistics if s in CONTINUOUS_STATISTICS]
+    flags = [s for s in statistics if s in FLAG_STATISTICS]
+    if modality != "eyes" or not flags:
+        return [(np.arange(n_features), continuous)] if continuous else []
+    flag_columns = np.asarray(EYE_FLAG_COLUMNS)
+    other_columns = np.setdiff1d(np.arange(n_features), flag_columns)
+    plan = [(other_columns, continuous)] if continuous else []
+    return plan + [(flag_columns, flags)]
+
+
+def feature_names(modalities=MODALITIES, stats="default"):
+    """Names of the feature columns :class:`WindowFeaturizer` produces, in order.
+
+    Parameters
+    ----------
+    modalities : sequence of str
+        Modalities, each from :data:`~emo_gbm.constants.MODALITIES`.
+    stats : str or list of str
+        A feature set name or a list of statistic names.
+
+    Returns
+    -------
+    names : list of str
+        Per modality: ``"<modality>__missing_frac"``, then ``"<modality>__f<jjj>__<stat>"``
+        for each column ``jjj`` and statistic.
+
+    Examples
+    --------
+    >>> feature_names(["eyes"], "minimal")[:3]
+    ['eyes__missing_frac', 'eyes__f000__mean', 'eyes__f000__std']
+    >>> len(feature_names(["eyes"], "default"))  # 4 continuous x 9 + 2 flags x 2 + 1
+    41
+    """
+    statistics = resolve_statistics(stats)
+    names = []
+    for modality in modalities:
+        names.append(f"{modality}__missing_frac")
+        per_column = {}
+        for columns, stat_names in _column_plan(modality, statistics):
+            for j in columns:
+                per_column[int(j)] = [f"{modality}__f{j:03d}__{s}" for s in stat_names]
+        for j in sorted(per_column):
+            names.extend(per_column[j])
+    return names
+
+
+def _window_sums(values, starts, stops):
+    """Sum of ``values`` rows over each window ``[start, stop)``, in float64.
+
+    Overlapping windows share most of their frames, so the rows are summed once per segment
+    between consecutive window boundaries (``np.add.reduceat``) and each window adds up its
+    segments by differencing their cumulative sum: O(n_frames) instead of O(n_windows * length).
+    """
+    n_rows = values.shape[0]
+    boundaries = np.unique(np.concatenate([starts, stops]))
+    cuts = boundaries[boundaries < n_rows]
+    cumulative = np.zeros((cuts.size + 1,) + values.shape[1:], dtype=np.float64)
+    if cuts.size:
+        # reduceat needs strictly increasing cuts (np.unique gives them); dtype keeps boolean
+        # masks counting instead of or-ing.
+        np.cumsum(np.add.reduceat(values, cuts, axis=0, dtype=np.float64), axis=0, out=cumulative[1:])
+    edges = np.append(cuts, n_rows)
+    return cumulative[np.searchsorted(edges, stops)] - cumulative[np.searchsorted(edges, starts)]
+
+
+def _sorted_windows(values, starts, length):
+    """Windows of ``values`` as an array (n_windows, n_columns, length), sorted along time.
+
+    NaN sort to the end, so the ``k`` finite values of a window are its first ``k`` entries.
+    """
+    n_frames = values.shape[0]
+    if n_frames < length:
+        padding = np.full((length - n_frames, values.shape[1]), np.nan, dtype=values.dtype)
+        values = np.concatenate([values, padding])
+    windows = sliding_window_view(values, length, axis=0)[starts]
+    windows.sort(axis=-1)
+    return windows
+
+
+def _order_statistic(sorted_windows, count, q):
+    """Linear-interpolated quantile ``q`` of each window's finite values (NumPy's default).
+
+    ``count`` (n_windows, n_columns) is the number of finite values; NaN where it is 0.
+    """
+    position = q * np.maximum(count - 1, 0)
+    lower = np.floor(position).astype(np.int64)
+    upper = np.minimum(lower + 1, np.maximum(count - 1, 0)).astype(np.int64)
+    low = np.take_along_axis(sorted_windows, lower[..., None], axis=-1)[..., 0]
+    high = np.take_along_axis(sorted_windows, upper[..., None], axis=-1)[..., 0]
+    fraction = (position - lower).astype(sorted_windows.dtype)
+    result = low + fraction * (high - low)
+    return np.where(count > 0, result, np.nan)
+
+
+def _divide(numerator, denominator):
+    """``numerator / denominator``, NaN where the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def _column_statistics(values, starts, stops, length, stat_names):
+    """Statistics of the columns of ``values`` (n_frames, n_columns) over each window.
+
+    ``values`` is NaN wherever the modality is missing. Returns (n_windows, n_columns,
+    n_stats) float64.
+    """
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, 0.0).astype(np.float64)
+    # Centring on the recording's mean keeps the cumulative sums small, so that the variance
+    # E[x^2] - E[x]^2 of a window does not lose its digits to cancellation.
+    column_count = finite.sum(axis=0)
+    centre = _divide(filled.sum(axis=0), column_count)
+    centre = np.where(np.isfinite(centre), centre, 0.0)
+    centred = np.where(finite, filled - centre, 0.0)
+    count = _window_sums(finite, starts, stops)
+    results = {}
+    needs = set(stat_names)
+    if needs & {"mean", "std", "slope"}:
+        centred_sum = _window_sums(centred, starts, stops)
+        mean_centred = _divide(centred_sum, count)
+        results["mean"] = mean_centred + centre
+    if "std" in needs:
+        variance = _divide(_window_sums(centred**2, starts, stops), count) - mean_centred**2
+        results["std"] = np.sqrt(np.maximum(variance, 0.0))
+    if "slope" in needs:
+        # Least-squares slope against time in seconds; the frame index is taken relative to
+        # the window start so the sums stay small.
+        frame_index = np.arange(values.shape[0], dtype=np.float64)[:, None]
+        sum_t = _window_sums(finite * frame_index, starts, stops)
+        sum_tt = _window_sums(finite * frame_index**2, starts, stops)
+        sum_tx = _window_sums(centred * frame_index, starts, stops)
+        covariance = count * sum_tx - sum_t * centred_sum
+        spread = count * sum_tt - sum_t**2
+        results["slope"] = _divide(covariance, spread) * FRAME_RATE
+        results["slope"][count < 2] = np.nan
+    if "mean_abs_diff" in needs:
+        step_finite = finite[1:] & finite[:-1]
+        step = np.where(step_finite, np.abs(filled[1:] - filled[:-1]), 0.0)
+        # Step t joins frames t and t+1: it is inside [start, stop) when start <= t < stop - 1.
+        step_stops = np.maximum(stops - 1, starts)
+        results["mean_abs_diff"] = _divide(
+            _window_sums(step, starts, step_stops), _window_sums(step_finite, starts, step_stops)
+        )
+    if needs & {"flag_frac", "flag_rise_rate"}:
+        flag_set = finite & (filled > 0.5)
+        results["flag_frac"] = _divide(_window_sums(flag_set, starts, stops), count)
+        rise = flag_set[1:] & finite[:-1] & ~flag_set[:-1]
+        step_stops = np.maximum(stops - 1, starts)
+        rises = _window_sums(rise, starts, step_stops)
+        results["flag_rise_rate"] = _divide(rises * FRAME_RATE, count)
+    order_needed = [s for s in stat_names if s in _ORDER_STATISTICS]
+    if order_needed:
+        sorted_windows = _sorted_windows(values, starts, length)
+        int_count = count.astype(np.int64)
+        for name in order_needed:
+            q = {"min": 0.0, "max": 1.0}.get(name, _QUANTILES.get(name))
+            results[name] = _order_statistic(sorted_windows, int_count, q)
+    return np.stack([results[s] for s in stat_names], axis=-1)
+
+
+def _window_labels(labels, agreement, starts, stops):
+    """Agreement-weighted majority class and mean agreement of each window."""
+    n_classes = len(EMOTIONS)
+    if labels is None:
+        return np.full(len(starts), -1, dtype=np.int8), np.ones(len(starts), dtype=np.float32)
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"frame labels must lie in 0..{n_classes - 1}")
+    if agreement is None:
+        agreement = np.ones(labels.shape[0], dtype=np.float32)
+    one_hot = np.zeros((labels.shape[0], n_classes), dtype=np.float64)
+    one_hot[np.arange(labels.shape[0]), labels] = 1.0
+    weighted = one_hot * (np.asarray(agreement, dtype=np.float64)[:, None] + _COUNT_TIE_BREAK)
+    class_mass = _window_sums(weighted, starts, stops)
+    window_labels = class_mass.argmax(axis=1).astype(np.int8)
+    mean_agreement = _window_sums(np.asarray(agreement, dtype=np.float64), starts, stops)
+    mean_agreement = mean_agreement / (stops - starts)
+    return window_labels, mean_agreement.astype(np.float32)
+
+
+def featurize_recording(recording, length=400, hop=100, stats="default", modalities=MODALITIES):
+    """Window table of one recording: meta columns, then features (see :class:`WindowFeaturizer`).
+
+    Parameters
+    ----------
+    recording : Recording
+        An aligned recording.
+    length, hop : int
+        Window length and hop in frames.
+    stats : str or list of str
+        A feature set name or a list of statistic names.
+    modalities : sequence of str
+        Modalities to summarise.
+
+    Returns
+    -------
+    windows : DataFrame
+        Columns :data:`META_COLUMNS`, then the features (float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emo_gbm.recording import Recording
+    >>> rec = Recording.empty("id00000001", np.arange(500) / 100)
+    >>> table = featurize_recording(rec, length=400, hop=100, stats="minimal")
+    >>> table[["start", "stop", "audio__missing_frac", "audio__f000__mean"]].values.tolist()
+    [[0.0, 400.0, 1.0, nan], [100.0, 500.0, 1.0, nan]]
+    """
+    statistics = resolve_statistics(stats)
+    n_frames = recording.n_frames
+    starts = window_starts(n_frames, length, hop)
+    stops = np.minimum(starts + length, n_frames)
+    blocks = []
+    for modality in modalities:
+        present = np.asarray(recording.present[modality], dtype=bool)
+        missing = _divide(_window_sums(~present, starts, stops), stops - starts)
+        # A frame with no data but a zero count would divide by zero: such windows are
+        # only those of an empty recording, which are entirely missing.
+        blocks.append(np.where(np.isfinite(missing), missing, 1.0)[:, None])
+        stream = np.asarray(recording.streams[modality], dtype=np.float32)
+        stream = np.where(present[:, None], stream, np.nan)
+        per_column = {}
+        for columns, stat_names in _column_plan(modality, statistics):
+            column_stats = _column_statistics(stream[:, columns], starts, stops, length, stat_names)
+            for position, j in enumerate(columns):
+                per_column[int(j)] = column_stats[:, position, :]
+        if per_column:
+            blocks.append(np.concatenate([per_column[j] for j in sorted(per_column)], axis=1))
+    features = np.concatenate(blocks, axis=1).astype(np.float32)
+    labels, weight = _window_labels(recording.labels, recording.agreement, starts, stops)
+    group = recording.meta.get("actor") if recording.meta else None
+    meta = pd.DataFrame(
+        {
+            "rec_id": np.full(len(starts), recording.rec_id, dtype=object),
+            "start": starts,
+            "stop": stops,
+            "group": np.full(len(starts), str(group if group is not None else recording.rec_id), dtype=object),
+            "label": labels,
+            "weight": weight,
+        }
+    )
+    names = feature_names(modalities, statistics)
+    return pd.concat([meta, pd.DataFrame(features, columns=names)], axis=1)
+
+
+class WindowFeaturizer(TransformerMixin, BaseEstimator):
+    """Summarise aligned recordings as tables of fixed-length windows.
+
+    Parameters
+    ----------
+    length : int, default=400
+        Window length in frames (400 = 4 s).
+    hop : int, default=100
+        Step between window starts in frames. A last window is aligned to the end of the
+        recording so every frame is covered; a recording shorter than ``length`` gets one
+        window padded with missing frames.
+    stats : str or list of str, default="default"
+        A feature set name from :data:`FEATURE_SETS` or a list of statistic names.
+    modalities : sequence of str, default=MODALITIES
+        Modalities to summarise.
+    n_jobs : int, default=1
+        Recordings featurised in parallel (joblib). The output does not depend on it.
+
+    Attributes
+    ----------
+    statistics_ : list of str
+        The resolved statistic names.
+    feature_names_out_ : ndarray of str
+        The feature column names (meta columns excluded).
+
+    Notes
+    -----
+    ``transform`` returns a DataFrame with the meta columns ``rec_id``, ``start``, ``stop``
+    (frame indices, ``stop`` exclusive), ``group`` (the actor when the recording's meta
+    names one, else the recording id), ``label`` (agreement-weighted majority class of the
+    window's frames, -1 when unknown) and ``weight`` (mean agreement, 1 when unknown),
+    followed by the float32 features. Statistics ignore missing frames; a modality with no
+    present frame in a window has NaN statistics and missing fraction 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emo_gbm.recording import Recording
+    >>> rec = Recording.empty("id00000001", np.arange(1000) / 100)
+    >>> rec.streams["eyes"][:] = 1.0
+    >>> rec.present["eyes"][:] = True
+    >>> table = WindowFeaturizer(stats="minimal", modalities=["eyes"]).fit_transform([rec])
+    >>> table.shape
+    (7, 19)
+    >>> float(table["eyes__f000__mean"].iloc[0]), float(table["eyes__missing_frac"].iloc[0])
+    (1.0, 0.0)
+    """
+
+    def __init__(self, length=400, hop=100, stats="default", modalities=MODALITIES, n_jobs=1):
+        self.length = length
+        self.hop = hop
+        self.stats = stats
+        self.modalities = modalities
+        self.n_jobs = n_jobs
+
+    def fit(self, recordings=None, y=None):
+        """Validate the parameters; the featurizer learns nothing from data.
+
+        Parameters
+        ----------
+        recordings : list of Recording, optional
+            Ignored.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : WindowFeaturizer
+        """
+        for name in ("length", "hop"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        unknown = [m for m in self.modalities if m not in MODALITIES]
+        if unknown or not len(self.modalities):
+            raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {self.modalities!r}")
+        self.statistics_ = resolve_statistics(self.stats)
+        self.feature_names_out_ = np.asarray(feature_names(self.modalities, self.statistics_), dtype=object)
+        return self
+
+    def transform(self, recordings):
+        """Window table of ``recordings``, rows in input order.
+
+        Parameters
+        ----------
+        recordings : list of Recording
+
+        Returns
+        -------
+        windows : DataFrame
+        """
+        check_is_fitted(self, "feature_names_out_")
+        recordings = list(recordings)
+        if not recordings:
+            columns = list(META_COLUMNS) + list(self.feature_names_out_)
+            return pd.DataFrame({c: pd.Series(dtype=np.float32) for c in columns})
+        tables = Parallel(n_jobs=self.n_jobs)(
+            delayed(featurize_recording)(rec, self.length, self.hop, self.statistics_, self.modalities)
+            for rec in recordings
+        )
+        return pd.concat(tables, axis=0, ignore_index=True)
+
+    def get_feature_names_out(self, input_features=None):
+        """Feature column names of the output (meta columns excluded).
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_.copy()
+
+    def feature_names_by_modality(self):
+        """Feature column names grouped by modality, missing fraction included.
+
+        Returns
+        -------
+        columns : dict of str to list of str
+        """
+        check_is_fitted(self, "feature_names_out_")
+        return {m: [c for c in self.feature_names_out_ if c.startswith(f"{m}__")] for m in self.modalities}

@@ -1,0 +1,276 @@
+"""The stages the command line and the Makefile run: features, train, predict.
+
+Layout under the build folder::
+
+    BUILD/features/<split>.parquet             window table (meta columns + float32 features)
+    BUILD/features/<split>_recordings.parquet  rec_id, n_frames, group: every recording, in order
+    BUILD/features/train_frames.parquet        rec_id, frame, label, agreement of every train frame
+    BUILD/models/<pipeline>.joblib             a fitted pipelines.FramePipeline
+
+Training reads only the cached features; predictions are one label per template frame.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .windows import WindowFeaturizer
+
+#: Hop between windows of the test splits: finer than for training, so that each frame's
+#: posterior averages more windows.
+PREDICT_HOP = 50
+
+_METADATA_KEY = b"emo_gbm.featurizer"
+
+
+def _features_dir(build_dir):
+    return Path(build_dir) / "features"
+
+
+def _write_parquet(frame, path, metadata=None):
+    """Write atomically (temporary file, then rename), so a crash leaves no half-written cache."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _METADATA_KEY: json.dumps(metadata).encode()})
+    temporary = path.with_name(path.name + ".tmp")
+    pq.write_table(table, temporary)
+    os.replace(temporary, path)
+
+
+def _featurizer_metadata(path):
+    metadata = pq.read_schema(path).metadata or {}
+    if _METADATA_KEY not in metadata:
+        raise ValueError(f"{path} was not written by make_features; rebuild the features")
+    return json.loads(metadata[_METADATA_KEY])
+
+
+def _progress_bar(progress, total, desc):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step")
+
+
+def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_bad_files=False, progress=False):
+    """Load splits, cut them into windows, and cache the window tables as Parquet.
+
+    Train windows use the pipelines' hop (:data:`pipelines.TRAIN_HOP`); test splits use the
+    finer :data:`PREDICT_HOP`. A recording without any modality still gets windows (all
+    features NaN, missing fractions 1), so every template gets a prediction.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike
+        The dataset root.
+    build_dir : str or os.PathLike
+        Output root; tables go to ``BUILD/features/``.
+    splits : sequence of str, default=("train", "test")
+    n_jobs : int, default=1
+        Worker processes for loading and featurising; the output does not depend on it.
+    skip_bad_files : bool, default=False
+        Warn about and skip bad modality files (and, for train, recordings with a bad
+        label file) instead of stopping.
+    progress : bool, default=False
+        Show progress bars.
+
+    Returns
+    -------
+    paths : dict of str to pathlib.Path
+        Split -> its window table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> paths = make_features("/work/shared/data/emodb", tempfile.mkdtemp(), splits=["test"])
+    >>> sorted(paths), paths["test"].name
+    (['test'], 'test.parquet')
+    """
+    from pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH
+
+    from .io import load_split
+
+    out_dir = _features_dir(build_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for split in splits:
+        recordings = load_split(
+            data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=skip_bad_files, progress=progress
+        )
+        hop = TRAIN_HOP if split == "train" else PREDICT_HOP
+        featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=FEATURE_SET, n_jobs=n_jobs)
+        windows = featurizer.fit_transform(recordings)
+        if split == "train" and (windows["label"] < 0).any():
+            raise ValueError(f"{data_dir}: train recordings without labels")
+        metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": FEATURE_SET, "split": split}
+        paths[split] = out_dir / f"{split}.parquet"
+        _write_parquet(windows, paths[split], metadata)
+        recordings_table = pd.DataFrame(
+            {
+                "rec_id": [r.rec_id for r in recordings],
+                "n_frames": np.array([r.n_frames for r in recordings], dtype=np.int64),
+                "group": [str(r.meta.get("actor", r.rec_id)) if r.meta else r.rec_id for r in recordings],
+            }
+        )
+        _write_parquet(recordings_table, out_dir / f"{split}_recordings.parquet")
+        if split == "train":
+            frames = pd.DataFrame(
+                {
+                    "rec_id": np.repeat([r.rec_id for r in recordings], [r.n_frames for r in recordings]),
+                    "frame": np.concatenate([np.arange(r.n_frames) for r in recordings]) if recordings else [],
+                    "label": np.concatenate([r.labels for r in recordings]).astype(np.int8) if recordings else [],
+                    "agreement": (
+                        np.concatenate([r.agreement for r in recordings]).astype(np.float32) if recordings else []
+                    ),
+                }
+            )
+            _write_parquet(frames, out_dir / "train_frames.parquet")
+        del recordings, windows
+    return paths
+
+
+def _read_windows(build_dir, split):
+    path = _features_dir(build_dir) / f"{split}.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run the features stage for split {split!r} first")
+    return pd.read_parquet(path), _featurizer_metadata(path)
+
+
+def _model_path(build_dir, pipeline):
+    return Path(build_dir) / "models" / f"{pipeline}.joblib"
+
+
+def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False):
+    """Fit a named pipeline on the cached train features and save it.
+
+    Parameters
+    ----------
+    build_dir : str or os.PathLike
+        Build root holding ``features/train.parquet`` and ``features/train_frames.parquet``.
+    pipeline : str, default="stacked_gbm"
+        A name of :data:`pipelines.PIPELINES`.
+    n_jobs : int, default=1
+        Parallel workers; the fitted model does not depend on it.
+    seed : int, default=0
+        Seeds folds, dropout and models: same features and seed, same model.
+    progress : bool, default=False
+        Show a progress bar of the stages.
+
+    Returns
+    -------
+    path : pathlib.Path
+        ``BUILD/models/<pipeline>.joblib``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> build = tempfile.mkdtemp()
+    >>> _ = make_features("/work/shared/data/emodb", build, splits=["train"])
+    >>> train(build, "eyes_only").name  # doctest: +SKIP
+    'eyes_only.joblib'
+    """
+    from pipelines import get_pipeline
+
+    model = get_pipeline(pipeline, random_state=seed, n_jobs=n_jobs)
+    bar = _progress_bar(progress, 3, f"training {pipeline}")
+    windows, metadata = _read_windows(build_dir, "train")
+    frames_path = _features_dir(build_dir) / "train_frames.parquet"
+    if not frames_path.is_file():
+        raise FileNotFoundError(f"{frames_path} does not exist; run the features stage for split 'train' first")
+    frames = pd.read_parquet(frames_path)
+    if metadata["length"] != model.featurizer.length:
+        raise ValueError(
+            f"cached windows have {metadata['length']} frames, pipeline {pipeline!r} expects {model.featurizer.length}"
+        )
+    bar and bar.update()
+    model.fit(windows, frames)
+    bar and bar.update()
+    path = _model_path(build_dir, pipeline)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    joblib.dump(model, temporary)
+    os.replace(temporary, path)
+    bar and bar.update()
+    bar and bar.close()
+    return path
+
+
+def _load_for_prediction(build_dir, split, pipeline, n_jobs):
+    path = _model_path(build_dir, pipeline)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; train pipeline {pipeline!r} first")
+    model = joblib.load(path).set_n_jobs(n_jobs)
+    windows, metadata = _read_windows(build_dir, split)
+    if metadata["length"] != model.featurizer.length:
+        raise ValueError(f"cached {split} windows have {metadata['length']} frames, the model expects {model.featurizer.length}")
+    recordings = pd.read_parquet(_features_dir(build_dir) / f"{split}_recordings.parquet")
+    n_frames = dict(zip(recordings["rec_id"], recordings["n_frames"].astype(int)))
+    return model, windows, n_frames
+
+
+def predict(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, progress=False, smoothing=None):
+    """Frame labels of every recording of a split, from a trained pipeline.
+
+    Parameters
+    ----------
+    build_dir : str or os.PathLike
+        Build root with ``features/<split>.parquet`` and ``models/<pipeline>.joblib``.
+    split : str, default="test"
+    pipeline : str, default="stacked_gbm"
+    n_jobs : int, default=1
+        Parallel workers; the labels do not depend on it.
+    progress : bool, default=False
+        Show a progress bar of the stages.
+    smoothing : {"viterbi", "overlap", "argmax"} or None, default=None
+        None: the pipeline's own smoother (Viterbi).
+
+    Returns
+    -------
+    labels : dict of str to ndarray of shape (n_frames,), int8
+        One class index per template frame, in template order, for every recording of
+        the split (in load order).
+
+    Examples
+    --------
+    >>> predictions = predict("build", "test", "stacked_gbm")  # doctest: +SKIP
+    >>> predictions["id110af0c0"][:5]  # doctest: +SKIP
+    array([5, 5, 5, 5, 5], dtype=int8)
+    """
+    bar = _progress_bar(progress, 2, f"predicting {split}")
+    model, windows, n_frames = _load_for_prediction(build_dir, split, pipeline, n_jobs)
+    bar and bar.update()
+    labels = model.predict_frames(windows, n_frames, smoothing=smoothing)
+    bar and bar.update()
+    bar and bar.close()
+    return labels
+
+
+def predict_frame_proba(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1):
+    """Overlap-added posteriors of every frame of a split (for reports and diagnostics).
+
+    Parameters
+    ----------
+    build_dir : str or os.PathLike
+    split : str, default="test"
+    pipeline : str, default="stacked_gbm"
+    n_jobs : int, default=1
+
+    Returns
+    -------
+    frame_proba : dict of str to ndarray of shape (n_frames, 6), float32
+        Columns in the order of :data:`~emo_gbm.constants.EMOTIONS`.
+
+    Examples
+    --------
+    >>> proba = predict_frame_proba("build", "test")  # doctest: +SKIP
+    >>> proba["id110af0c0"].shape  # doctest: +SKIP
+    (4123, 6)
+    """
+    model, windows, n_frames = _load_for_prediction(build_dir, split, pipeline, n_jobs)
+    return model.predict_frame_proba(windows, n_frames)

@@ -1,0 +1,206 @@
+"""Named pipelines: each name is a plain factory returning an unfitted :class:`FramePipeline`.
+
+=================  ==============================================================
+name               window classifier
+=================  ==============================================================
+``stacked_gbm``    one LightGBM per modality, stacked under a logistic regression
+``stacked_xgb``    the same with XGBoost base models
+``early_fusion``   one LightGBM on the features of every modality
+``audio_only``     one LightGBM on the audio features
+``face_only``      one LightGBM on the face features
+``eyes_only``      one LightGBM on the eye features
+``kinect_only``    one LightGBM on the Kinect features
+=================  ==============================================================
+
+Every pipeline reads windows of :data:`WINDOW_LENGTH` frames summarised by the "default"
+feature set, and ends with a tuned Viterbi :class:`~emo_gbm.smoothing.FrameSmoother`.
+"""
+
+from emo_gbm.constants import MODALITIES
+from emo_gbm.smoothing import FrameSmoother
+from emo_gbm.stacking import StackedModalityClassifier, default_base_estimator, default_final_estimator
+from emo_gbm.windows import WindowFeaturizer
+
+from .base import FramePipeline
+
+#: Window length of every pipeline, in frames (4 s, as the challenge baseline).
+WINDOW_LENGTH = 400
+
+#: Hop between train windows in frames.
+TRAIN_HOP = 100
+
+#: Feature set of every pipeline.
+FEATURE_SET = "default"
+
+#: Share of train windows with one modality blanked (see StackedModalityClassifier).
+MODALITY_DROPOUT = 0.2
+
+#: Grouped folds for out-of-fold posteriors.
+CV_FOLDS = 5
+
+
+def _featurizer(modalities=MODALITIES):
+    return WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=FEATURE_SET, modalities=tuple(modalities))
+
+
+def _stacked(estimator, random_state, n_jobs):
+    featurizer = _featurizer().fit()
+    blocks = {
+        modality: [c for c in columns if not c.endswith("__missing_frac")]
+        for modality, columns in featurizer.feature_names_by_modality().items()
+    }
+    classifier = StackedModalityClassifier(
+        estimator=estimator,
+        final_estimator=default_final_estimator(),
+        modality_columns=blocks,
+        missing_columns={m: f"{m}__missing_frac" for m in MODALITIES},
+        cv=CV_FOLDS,
+        modality_dropout=MODALITY_DROPOUT,
+        random_state=random_state,
+        n_jobs=n_jobs,
+    )
+    return FramePipeline(_featurizer(), classifier, FrameSmoother(), CV_FOLDS, random_state, n_jobs)
+
+
+def _single_model(modalities, random_state, n_jobs):
+    return FramePipeline(
+        _featurizer(modalities), default_base_estimator(random_state), FrameSmoother(), CV_FOLDS, random_state, n_jobs
+    )
+
+
+def stacked_gbm(random_state=0, n_jobs=1):
+    """Per-modality LightGBM models stacked under a logistic regression, with modality dropout.
+
+    Examples
+    --------
+    >>> type(stacked_gbm().classifier).__name__
+    'StackedModalityClassifier'
+    """
+    return _stacked(default_base_estimator(random_state), random_state, n_jobs)
+
+
+def stacked_xgb(random_state=0, n_jobs=1):
+    """Per-modality XGBoost models stacked under a logistic regression, with modality dropout.
+
+    Examples
+    --------
+    >>> type(stacked_xgb().classifier.estimator).__name__
+    'XGBClassifier'
+    """
+    from xgboost import XGBClassifier
+
+    estimator = XGBClassifier(
+        n_estimators=200,
+        learning_rate=0.05,
+        max_depth=4,
+        subsample=0.8,
+        colsample_bytree=0.5,
+        reg_lambda=1.0,
+        tree_method="hist",
+        n_jobs=1,
+        random_state=random_state,
+    )
+    return _stacked(estimator, random_state, n_jobs)
+
+
+def early_fusion(random_state=0, n_jobs=1):
+    """One LightGBM on the features of every modality.
+
+    Examples
+    --------
+    >>> early_fusion().featurizer.modalities
+    ('audio', 'face_nn', 'eyes', 'kinect')
+    """
+    return _single_model(MODALITIES, random_state, n_jobs)
+
+
+def audio_only(random_state=0, n_jobs=1):
+    """One LightGBM on the audio features.
+
+    Examples
+    --------
+    >>> audio_only().featurizer.modalities
+    ('audio',)
+    """
+    return _single_model(("audio",), random_state, n_jobs)
+
+
+def face_only(random_state=0, n_jobs=1):
+    """One LightGBM on the face features.
+
+    Examples
+    --------
+    >>> face_only().featurizer.modalities
+    ('face_nn',)
+    """
+    return _single_model(("face_nn",), random_state, n_jobs)
+
+
+def eyes_only(random_state=0, n_jobs=1):
+    """One LightGBM on the eye features.
+
+    Examples
+    --------
+    >>> eyes_only().featurizer.modalities
+    ('eyes',)
+    """
+    return _single_model(("eyes",), random_state, n_jobs)
+
+
+def kinect_only(random_state=0, n_jobs=1):
+    """One LightGBM on the Kinect features.
+
+    Examples
+    --------
+    >>> kinect_only().featurizer.modalities
+    ('kinect',)
+    """
+    return _single_model(("kinect",), random_state, n_jobs)
+
+
+#: Pipeline name -> factory(random_state=0, n_jobs=1) returning an unfitted FramePipeline.
+PIPELINES = {
+    "stacked_gbm": stacked_gbm,
+    "stacked_xgb": stacked_xgb,
+    "early_fusion": early_fusion,
+    "audio_only": audio_only,
+    "face_only": face_only,
+    "eyes_only": eyes_only,
+    "kinect_only": kinect_only,
+}
+
+
+def get_pipeline(name, random_state=0, n_jobs=1):
+    """An unfitted pipeline by name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PIPELINES`.
+    random_state : int, default=0
+    n_jobs : int, default=1
+
+    Returns
+    -------
+    FramePipeline
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+
+    Examples
+    --------
+    >>> get_pipeline("early_fusion").featurizer.length
+    400
+    >>> get_pipeline("nope")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown pipeline 'nope'; known: audio_only, early_fusion, eyes_only, face_only, kinect_only, stacked_gbm, stacked_xgb
+    """
+    if name not in PIPELINES:
+        raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}")
+    return PIPELINES[name](random_state=random_state, n_jobs=n_jobs)
+
+
+__all__ = ["FramePipeline", "PIPELINES", "get_pipeline", "WINDOW_LENGTH", "TRAIN_HOP"]

@@ -1,0 +1,192 @@
+"""The pipeline object: which window features, which window classifier, which smoother."""
+
+import inspect
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+
+from emo_gbm.constants import EMOTIONS
+from emo_gbm.smoothing import METHODS, FrameSmoother
+
+N_CLASSES = len(EMOTIONS)
+
+
+class FramePipeline:
+    """Window features -> window classifier -> frame smoother, fitted on cached feature tables.
+
+    Parameters
+    ----------
+    featurizer : WindowFeaturizer
+        Describes the features the classifier reads (window length, statistics,
+        modalities); the windows themselves are computed and cached by
+        :func:`emo_gbm.workflow.make_features`, which must have used the same length and a
+        superset of these columns.
+    classifier : classifier
+        Fitted on the feature columns of the windows, with the window weights. If its
+        ``fit`` accepts ``groups`` (:class:`~emo_gbm.stacking.StackedModalityClassifier`),
+        it gets the window groups and must expose ``oof_proba_``; otherwise the pipeline
+        computes grouped out-of-fold posteriors itself with ``cv`` folds.
+    smoother : FrameSmoother
+        Tuned on the out-of-fold posteriors of the train windows. The other smoothing
+        methods are fitted too, for comparison (:meth:`predict_frames` ``smoothing=``).
+    cv : int, default=5
+        Grouped folds for the out-of-fold posteriors of a classifier without ``groups``.
+    random_state : int, default=0
+    n_jobs : int, default=1
+
+    Attributes
+    ----------
+    feature_columns_ : list of str
+    classifier_ : classifier
+        The fitted classifier.
+    classes_ : ndarray of int
+        Class indices the classifier knows.
+    oof_window_proba_ : ndarray of shape (n_windows, 6)
+        Out-of-fold posteriors of the train windows.
+    smoothers_ : dict of str to FrameSmoother
+        A fitted smoother for every method; ``smoother.method`` is the default.
+
+    Examples
+    --------
+    >>> from lightgbm import LGBMClassifier
+    >>> from emo_gbm.windows import WindowFeaturizer
+    >>> pipe = FramePipeline(WindowFeaturizer(modalities=["eyes"]), LGBMClassifier(), FrameSmoother())
+    >>> pipe.smoother.method
+    'viterbi'
+    """
+
+    def __init__(self, featurizer, classifier, smoother, cv=5, random_state=0, n_jobs=1):
+        self.featurizer = featurizer
+        self.classifier = classifier
+        self.smoother = smoother
+        self.cv = cv
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __repr__(self):
+        return (
+            f"FramePipeline(featurizer={self.featurizer!r}, classifier={type(self.classifier).__name__}, "
+            f"smoother={self.smoother!r})"
+        )
+
+    def _features(self, windows):
+        missing = [c for c in self.feature_columns_ if c not in windows.columns]
+        if missing:
+            raise ValueError(
+                f"the window table lacks {len(missing)} feature columns this pipeline needs, e.g. {missing[0]!r}; "
+                "rebuild the features with a featurizer that produces them"
+            )
+        return windows[self.feature_columns_]
+
+    def _all_classes(self, proba):
+        """Posteriors with one column per emotion (zeros for classes absent from training)."""
+        full = np.zeros((proba.shape[0], N_CLASSES))
+        full[:, self.classes_] = proba
+        return full
+
+    def fit(self, windows, frames):
+        """Fit the classifier on the labelled windows and the smoothers on its out-of-fold posteriors.
+
+        Parameters
+        ----------
+        windows : DataFrame
+            A window table (:class:`~emo_gbm.windows.WindowFeaturizer` output) of the
+            train split, every label known.
+        frames : DataFrame
+            Frame labels of the same recordings: ``rec_id``, ``label``, ``agreement``.
+
+        Returns
+        -------
+        self : FramePipeline
+        """
+        self.featurizer.fit()
+        self.feature_columns_ = list(self.featurizer.get_feature_names_out())
+        lengths = (windows["stop"] - windows["start"]).max()
+        if lengths > self.featurizer.length:
+            raise ValueError(f"windows of {lengths} frames, but this pipeline expects {self.featurizer.length}")
+        if (windows["label"] < 0).any():
+            raise ValueError("every train window needs a label (found label -1)")
+        X = self._features(windows)
+        y = windows["label"].to_numpy(np.int64)
+        weight = windows["weight"].to_numpy(np.float64)
+        groups = windows["group"].to_numpy()
+        self.classifier_ = clone(self.classifier)
+        if "groups" in inspect.signature(self.classifier_.fit).parameters:
+            self.classifier_.fit(X, y, sample_weight=weight, groups=groups)
+            oof = self.classifier_.oof_proba_
+        else:
+            folds = StratifiedGroupKFold(self.cv, shuffle=True, random_state=self.random_state)
+            oof = cross_val_predict(
+                clone(self.classifier), X, y, groups=groups, cv=folds, method="predict_proba",
+                params={"sample_weight": weight}, n_jobs=self.n_jobs,
+            )
+            self.classifier_.fit(X, y, sample_weight=weight)
+        self.classes_ = np.asarray(self.classifier_.classes_, dtype=np.int64)
+        self.oof_window_proba_ = self._all_classes(oof)
+        self.smoothers_ = {}
+        for method in METHODS:
+            smoother = clone(self.smoother)
+            if method != self.smoother.method:
+                smoother.set_params(method=method)
+            self.smoothers_[method] = smoother.fit(windows, self.oof_window_proba_, frames)
+        return self
+
+    def predict_window_proba(self, windows):
+        """Posteriors of the six emotions for each window.
+
+        Parameters
+        ----------
+        windows : DataFrame
+            A window table with this pipeline's feature columns.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_windows, 6)
+        """
+        return self._all_classes(self.classifier_.predict_proba(self._features(windows)))
+
+    def predict_frame_proba(self, windows, n_frames_by_rec):
+        """Overlap-added frame posteriors (the input of the Viterbi pass).
+
+        Returns
+        -------
+        frame_proba : dict of str to ndarray of shape (n_frames, 6), float32
+        """
+        return self.smoothers_[self.smoother.method].frame_proba(
+            windows, self.predict_window_proba(windows), n_frames_by_rec
+        )
+
+    def predict_frames(self, windows, n_frames_by_rec, smoothing=None, window_proba=None):
+        """Frame labels of every recording.
+
+        Parameters
+        ----------
+        windows : DataFrame
+            A window table with this pipeline's feature columns.
+        n_frames_by_rec : dict of str to int
+            Frame count of each recording (template rows), in output order.
+        smoothing : {"viterbi", "overlap", "argmax"} or None, default=None
+            None: the pipeline's own smoother.
+        window_proba : ndarray of shape (n_windows, 6), optional
+            Already computed window posteriors, to compare smoothers without re-predicting.
+
+        Returns
+        -------
+        labels : dict of str to ndarray of shape (n_frames,), int8
+        """
+        method = self.smoother.method if smoothing is None else smoothing
+        if method not in self.smoothers_:
+            raise ValueError(f"unknown smoothing {method!r}; known: {sorted(self.smoothers_)}")
+        if window_proba is None:
+            window_proba = self.predict_window_proba(windows)
+        return self.smoothers_[method].predict(windows, window_proba, n_frames_by_rec)
+
+    def set_n_jobs(self, n_jobs):
+        """Use ``n_jobs`` workers from now on (prediction of a loaded model)."""
+        self.n_jobs = n_jobs
+        for model in (getattr(self, "classifier_", None), self.classifier):
+            if model is not None and "n_jobs" in model.get_params(deep=False):
+                if type(model).__module__.startswith("emo_gbm"):
+                    model.set_params(n_jobs=n_jobs)
+        return self

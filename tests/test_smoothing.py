@@ -1,0 +1,201 @@
+"""Frame smoothing: overlap-add, Viterbi decoding, argmax expansion and tuning."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from emo_gbm.smoothing import (
+    SELF_TRANSITION_GRID,
+    FrameSmoother,
+    estimate_transitions,
+    nearest_window_labels,
+    overlap_add,
+    taper_weights,
+    viterbi,
+)
+from emo_gbm.windows import window_starts
+
+
+def test_overlap_add_exact_on_hand_example():
+    proba = np.array([[0.6, 0.4], [0.2, 0.8], [1.0, 0.0]])
+    starts, stops = np.array([0, 2, 3]), np.array([4, 6, 7])
+    got = overlap_add(proba, starts, stops, 7, taper="flat")
+    expected = [
+        [0.6, 0.4],
+        [0.6, 0.4],
+        [0.4, 0.6],  # windows 0 and 1
+        [0.6, 0.4],  # windows 0, 1 and 2: (0.6 + 0.2 + 1.0) / 3
+        [0.6, 0.4],  # windows 1 and 2
+        [0.6, 0.4],
+        [1.0, 0.0],
+    ]
+    np.testing.assert_allclose(got, expected)
+
+
+def test_overlap_add_taper_weights_towards_centre():
+    # Two windows of 3 frames overlapping on frame 2; triangular weights are [0.5, 1, 0.5].
+    proba = np.array([[1.0, 0.0], [0.0, 1.0]])
+    got = overlap_add(proba, np.array([0, 2]), np.array([3, 5]), 5, taper="triangular")
+    np.testing.assert_allclose(got[2], [0.5, 0.5])  # both at their edge: equal weight
+    got = overlap_add(proba, np.array([0, 1]), np.array([3, 4]), 4, taper="triangular")
+    # Frame 1 is the centre of window 0 (weight 1) and the edge of window 1 (weight 0.5).
+    np.testing.assert_allclose(got[1], [1 / 1.5, 0.5 / 1.5])
+    assert taper_weights(5, "hann").argmax() == 2 and (taper_weights(5, "hann") > 0).all()
+
+
+def test_overlap_add_of_short_recording_and_uncovered_frames():
+    got = overlap_add(np.array([[0.1, 0.9]]), np.array([0]), np.array([3]), 5)
+    np.testing.assert_allclose(got, [[0.1, 0.9]] * 3 + [[0.5, 0.5]] * 2)
+
+
+def brute_force_path(log_emissions, log_transition, log_initial):
+    n_steps, n_states = log_emissions.shape
+    best, best_path = -np.inf, None
+    for path in itertools.product(range(n_states), repeat=n_steps):
+        score = log_initial[path[0]] + log_emissions[0, path[0]]
+        score += sum(log_transition[a, b] + log_emissions[t + 1, b] for t, (a, b) in enumerate(zip(path, path[1:])))
+        if score > best:
+            best, best_path = score, path
+    return list(best_path)
+
+
+def test_viterbi_matches_brute_force_on_sequences_of_different_lengths():
+    rng = np.random.default_rng(0)
+    n_states = 3
+    transition = rng.dirichlet(np.ones(n_states), size=n_states)
+    initial = rng.dirichlet(np.ones(n_states))
+    emissions = [np.log(rng.dirichlet(np.ones(n_states), size=n)) for n in (1, 4, 6, 2)]
+    paths = viterbi(emissions, np.log(transition), np.log(initial))
+    for emission, path in zip(emissions, paths):
+        assert path.tolist() == brute_force_path(emission, np.log(transition), np.log(initial))
+
+
+def one_window_per_frame(frame_proba, rec_id="r"):
+    n = frame_proba.shape[0]
+    windows = pd.DataFrame({"rec_id": rec_id, "start": np.arange(n), "stop": np.arange(n) + 1})
+    return windows, frame_proba
+
+
+def fitted_smoother(method, step=1, self_transition=0.9, prior_power=0.0):
+    """A smoother fitted on long uniform label runs with confident posteriors."""
+    labels = np.repeat(np.arange(6), 100)
+    frames = pd.DataFrame({"rec_id": "train", "label": labels, "agreement": np.ones(labels.size)})
+    windows, proba = one_window_per_frame(np.eye(6)[labels] * 0.9 + 0.1 / 6, "train")
+    smoother = FrameSmoother(method=method, taper="flat", self_transition=self_transition, prior_power=prior_power, step=step)
+    return smoother.fit(windows, proba, frames)
+
+
+def test_viterbi_removes_isolated_one_frame_flip():
+    posteriors = np.full((30, 6), 0.02)
+    posteriors[:, 3] = 0.9
+    posteriors[15] = 0.02
+    posteriors[15, 1] = 0.9  # one frame confidently disagrees with its neighbours
+    windows, proba = one_window_per_frame(posteriors)
+    viterbi_labels = fitted_smoother("viterbi").predict(windows, proba, {"r": 30})["r"]
+    assert (viterbi_labels == 3).all()
+    overlap_labels = fitted_smoother("overlap").predict(windows, proba, {"r": 30})["r"]
+    assert overlap_labels[15] == 1 and (np.delete(overlap_labels, 15) == 3).all()
+
+
+def test_viterbi_keeps_a_lasting_change():
+    posteriors = np.full((60, 6), 0.02)
+    posteriors[:30, 3] = 0.9
+    posteriors[30:, 4] = 0.9
+    windows, proba = one_window_per_frame(posteriors)
+    labels = fitted_smoother("viterbi").predict(windows, proba, {"r": 60})["r"]
+    assert labels[:30].tolist() == [3] * 30 and labels[30:].tolist() == [4] * 30
+
+
+def test_decimated_viterbi_expands_steps_to_frames():
+    posteriors = np.full((45, 6), 0.02)
+    posteriors[:20, 2] = 0.9
+    posteriors[20:, 5] = 0.9
+    windows, proba = one_window_per_frame(posteriors)
+    labels = fitted_smoother("viterbi", step=10).predict(windows, proba, {"r": 45})["r"]
+    assert labels.dtype == np.int8 and labels.shape == (45,)
+    assert labels.tolist() == [2] * 20 + [5] * 25
+
+
+def test_argmax_mode_takes_the_nearest_window():
+    starts = window_starts(1000, 400, 100)
+    stops = starts + 400
+    window_labels = np.arange(starts.size) % 6
+    windows = pd.DataFrame({"rec_id": "r", "start": starts, "stop": stops})
+    labels = FrameSmoother(method="argmax", taper="flat").predict(windows, np.eye(6)[window_labels], {"r": 1000})["r"]
+    centres = starts + 200
+    for frame in (0, 249, 250, 251, 555, 999):
+        nearest = np.argmin(np.abs(centres - (frame + 0.5)))
+        assert labels[frame] == window_labels[nearest]
+    assert nearest_window_labels(np.array([7]), np.array([0]), np.array([5]), 3).tolist() == [7, 7, 7]
+
+
+def noisy_oof(n_recordings, seed):
+    """Windows with noisy posteriors around piecewise-constant true labels."""
+    rng = np.random.default_rng(seed)
+    window_rows, probas, frame_rows = [], [], []
+    for r in range(n_recordings):
+        n_frames = int(rng.integers(900, 1600))
+        labels = np.repeat(rng.integers(0, 6, n_frames // 300 + 1), 300)[:n_frames]
+        starts = window_starts(n_frames, 200, 50)
+        stops = np.minimum(starts + 200, n_frames)
+        true_window = labels[(starts + stops) // 2]
+        logits = 1.2 * np.eye(6)[true_window] + rng.normal(scale=1.0, size=(starts.size, 6))
+        probas.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+        window_rows.append(pd.DataFrame({"rec_id": f"rec{r}", "start": starts, "stop": stops}))
+        frame_rows.append(pd.DataFrame({"rec_id": f"rec{r}", "label": labels, "agreement": rng.uniform(0.5, 1, n_frames)}))
+    return pd.concat(window_rows, ignore_index=True), np.vstack(probas), pd.concat(frame_rows, ignore_index=True)
+
+
+def wa(predicted, frames):
+    hits = np.concatenate([predicted[r] for r in frames["rec_id"].unique()]) == frames["label"].to_numpy()
+    return hits[frames["agreement"].to_numpy() > 0.6].mean()
+
+
+def test_tuned_viterbi_beats_overlap_and_argmax_on_held_out_recordings():
+    train_windows, train_proba, train_frames = noisy_oof(30, seed=1)
+    test_windows, test_proba, test_frames = noisy_oof(20, seed=2)
+    n_frames = test_frames.groupby("rec_id", sort=False).size().to_dict()
+    scores = {}
+    for method in ("argmax", "overlap", "viterbi"):
+        smoother = FrameSmoother(method=method).fit(train_windows, train_proba, train_frames)
+        scores[method] = wa(smoother.predict(test_windows, test_proba, n_frames), test_frames)
+    assert scores["viterbi"] > scores["overlap"] + 0.01
+    assert scores["overlap"] > scores["argmax"]
+    tuned = FrameSmoother().fit(train_windows, train_proba, train_frames)
+    assert tuned.self_transition_ in SELF_TRANSITION_GRID
+    assert len(tuned.tuning_scores_) == 3 * 3 * len(SELF_TRANSITION_GRID)
+    assert tuned.tuning_scores_["wa"].max() == pytest.approx(wa(tuned.predict(train_windows, train_proba, train_frames.groupby("rec_id", sort=False).size().to_dict()), train_frames))
+
+
+def test_estimated_transitions_are_row_stochastic_and_follow_the_labels():
+    transition = estimate_transitions([np.repeat([0, 1, 0, 1], 50)], step=10)
+    np.testing.assert_allclose(transition.sum(axis=1), 1)
+    assert transition[0, 0] > transition[0, 1] > transition[0, 2]
+
+
+def test_predict_follows_template_order_and_frame_counts():
+    windows = pd.DataFrame({"rec_id": ["b", "b", "a"], "start": [0, 100, 0], "stop": [400, 500, 150]})
+    proba = np.eye(6)[[1, 1, 4]]
+    out = FrameSmoother(method="overlap", taper="hann").predict(windows, proba, {"a": 150, "b": 500})
+    assert list(out) == ["a", "b"]
+    assert out["a"].shape == (150,) and (out["a"] == 4).all() and (out["b"] == 1).all()
+    assert out["a"].dtype == np.int8
+    frame_proba = FrameSmoother(method="overlap", taper="flat").frame_proba(windows, proba, {"a": 150, "b": 500})
+    np.testing.assert_allclose(frame_proba["b"].sum(axis=1), 1, rtol=1e-6)
+
+
+def test_smoother_rejects_bad_input():
+    windows = pd.DataFrame({"rec_id": ["a"], "start": [0], "stop": [10]})
+    with pytest.raises(ValueError, match="method"):
+        FrameSmoother(method="median").predict(windows, np.eye(6)[[0]], {"a": 10})
+    with pytest.raises(ValueError, match="lacks"):
+        FrameSmoother(method="overlap", taper="flat").predict(windows, np.eye(6)[[0]], {"b": 10})
+    with pytest.raises(ValueError, match="no window"):
+        FrameSmoother(method="overlap", taper="flat").predict(windows, np.eye(6)[[0]], {"a": 10, "c": 5})
+    with pytest.raises(ValueError, match="shape"):
+        FrameSmoother(method="overlap", taper="flat").predict(windows, np.ones((1, 5)) / 5, {"a": 10})
+    with pytest.raises(NotFittedError):
+        FrameSmoother().predict(windows, np.eye(6)[[0]], {"a": 10})

@@ -1,0 +1,192 @@
+"""StackedModalityClassifier: grouped folds, out-of-fold posteriors, dropout, determinism."""
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from lightgbm import LGBMClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.neighbors import KNeighborsClassifier
+from xgboost import XGBClassifier
+
+from emo_gbm.stacking import StackedModalityClassifier
+
+
+def small_lgbm():
+    return LGBMClassifier(
+        n_estimators=30, num_leaves=7, min_child_samples=5, n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True
+    )
+
+
+def two_modality_data(n_groups=12, rows_per_group=30, seed=0, missing_share=0.0):
+    """Blocks "a" (5 columns + missing fraction) and "b" (4 + missing), both informative."""
+    rng = np.random.default_rng(seed)
+    n = n_groups * rows_per_group
+    y = rng.integers(0, 3, n)
+    groups = np.repeat(np.arange(n_groups), rows_per_group)
+    a = 3.0 + 2.0 * np.eye(3)[y] @ rng.normal(size=(3, 5)) + rng.normal(size=(n, 5))
+    b = 0.8 * np.eye(3)[y] @ rng.normal(size=(3, 4)) + rng.normal(size=(n, 4))
+    a_missing = (rng.random(n) < missing_share).astype(float)
+    a[a_missing == 1] = np.nan
+    frame = pd.DataFrame(np.c_[a, a_missing, b, np.zeros(n)])
+    frame.columns = [f"a{i}" for i in range(5)] + ["a_missing"] + [f"b{i}" for i in range(4)] + ["b_missing"]
+    return frame, y, groups
+
+
+COLUMNS = {"a": [f"a{i}" for i in range(5)], "b": [f"b{i}" for i in range(4)]}
+MISSING = {"a": "a_missing", "b": "b_missing"}
+
+
+def stacker(**params):
+    defaults = dict(
+        estimator=small_lgbm(), modality_columns=COLUMNS, missing_columns=MISSING, cv=4, random_state=0
+    )
+    defaults.update(params)
+    return StackedModalityClassifier(**defaults)
+
+
+def test_no_group_is_on_both_sides_of_a_fold():
+    X, y, groups = two_modality_data()
+    clf = stacker().fit(X, y, groups=groups)
+    assert len(clf.folds_) == 4
+    validated = np.concatenate([valid for _, valid in clf.folds_])
+    assert np.sort(validated).tolist() == list(range(len(y)))
+    for train, valid in clf.folds_:
+        assert not set(groups[train]) & set(groups[valid])
+
+
+def test_out_of_fold_posteriors_never_see_their_own_group():
+    # Labels are constant within a group and random across groups, and the one feature
+    # identifies the group: a 1-nearest-neighbour model that saw a row's group would
+    # reproduce its label exactly; out of fold it can only guess.
+    rng = np.random.default_rng(1)
+    n_groups, size = 40, 10
+    groups = np.repeat(np.arange(n_groups), size)
+    y = np.repeat(rng.integers(0, 2, n_groups), size)
+    X = (groups + rng.normal(scale=0.01, size=groups.size))[:, None]
+    clf = StackedModalityClassifier(
+        estimator=KNeighborsClassifier(n_neighbors=1), final_estimator=LogisticRegression(), cv=5, random_state=0
+    ).fit(X, y, groups=groups)
+    oof_accuracy = (clf.base_oof_proba_["all"].argmax(axis=1) == y).mean()
+    assert oof_accuracy < 0.75
+    assert (clf.estimators_["all"].predict(X) == y).all()  # the refit model did memorise
+
+
+def test_custom_recording_splitter_is_used():
+    X, y, groups = two_modality_data(n_groups=6)
+    clf = stacker(cv=GroupKFold(n_splits=3)).fit(X, y, groups=groups)
+    expected = list(GroupKFold(n_splits=3).split(X, y, groups))
+    for (train, valid), (train_expected, valid_expected) in zip(clf.folds_, expected):
+        np.testing.assert_array_equal(valid, valid_expected)
+
+
+def test_out_of_fold_shapes_and_quality():
+    X, y, groups = two_modality_data()
+    clf = stacker().fit(X, y, groups=groups)
+    assert clf.oof_proba_.shape == (len(y), 3)
+    np.testing.assert_allclose(clf.oof_proba_.sum(axis=1), 1)
+    assert set(clf.base_oof_proba_) == {"a", "b"}
+    stacked = (clf.oof_proba_.argmax(axis=1) == y).mean()
+    for name in ("a", "b"):
+        assert stacked > (clf.base_oof_proba_[name].argmax(axis=1) == y).mean()
+    assert clf.predict_proba(X).shape == (len(y), 3)
+    assert clf.blocks_["a"].tolist() == [0, 1, 2, 3, 4, 5]  # missing fraction joins its block
+
+
+class BlankCounter(ClassifierMixin, BaseEstimator):
+    """Logistic regression on NaN-filled input that records the share of all-NaN rows it was fitted on."""
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X, dtype=float)
+        self.blank_share_ = float(np.isnan(X[:, :-1]).all(axis=1).mean())
+        self.missing_one_share_ = float((X[:, -1] == 1).mean())
+        self.model_ = LogisticRegression().fit(np.nan_to_num(X), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(np.nan_to_num(np.asarray(X, dtype=float)))
+
+
+def test_dropout_blanks_the_requested_share_of_base_training_rows():
+    X, y, groups = two_modality_data(n_groups=20, rows_per_group=50)
+    clf = stacker(estimator=BlankCounter(), modality_dropout=0.4).fit(X, y, groups=groups)
+    for name in ("a", "b"):
+        # One block of two is blanked in 40% of rows: 20% of each block's rows.
+        assert clf.estimators_[name].blank_share_ == pytest.approx(0.2, abs=0.04)
+        assert clf.estimators_[name].missing_one_share_ == pytest.approx(0.2, abs=0.04)
+    clf = stacker(estimator=BlankCounter(), modality_dropout=0.0).fit(X, y, groups=groups)
+    assert clf.estimators_["a"].blank_share_ == 0.0
+
+
+def test_dropout_teaches_the_meta_learner_to_ignore_an_absent_modality():
+    X_all, y_all, groups_all = two_modality_data(n_groups=40, rows_per_group=40)
+    train = groups_all < 20
+    X, y, groups = X_all[train], y_all[train], groups_all[train]
+    X_test, y_test = X_all[~train], y_all[~train]
+    X_test_without_a = X_test.copy()
+    X_test_without_a[COLUMNS["a"]] = np.nan
+    X_test_without_a["a_missing"] = 1.0
+    # Without dropout the base model of "a" never saw a blank input and answers it with
+    # whatever leaf NaN falls into; the meta-learner, never shown that, trusts it.
+    estimator = small_lgbm()
+    plain = stacker(estimator=estimator).fit(X, y, groups=groups)
+    dropout = stacker(estimator=estimator, modality_dropout=0.3).fit(X, y, groups=groups)
+    b_only = stacker(estimator=estimator, modality_columns={"b": COLUMNS["b"]}, missing_columns={"b": "b_missing"})
+    b_only_accuracy = b_only.fit(X, y, groups=groups).score(X_test, y_test)
+    assert dropout.score(X_test_without_a, y_test) > plain.score(X_test_without_a, y_test) + 0.15
+    assert dropout.score(X_test_without_a, y_test) > b_only_accuracy - 0.05
+    assert dropout.score(X_test, y_test) > dropout.score(X_test_without_a, y_test)
+    # The dropout-trained base model answers a blank input with something close to the prior.
+    assert dropout.blank_proba_["a"].max() < 0.6
+
+
+def test_results_do_not_depend_on_n_jobs_and_survive_persistence(tmp_path):
+    X, y, groups = two_modality_data()
+    weights = np.random.default_rng(0).uniform(0.5, 1.0, len(y))
+    one = stacker(modality_dropout=0.2, n_jobs=1).fit(X, y, sample_weight=weights, groups=groups)
+    two = stacker(modality_dropout=0.2, n_jobs=2).fit(X, y, sample_weight=weights, groups=groups)
+    np.testing.assert_array_equal(one.oof_proba_, two.oof_proba_)
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+    joblib.dump(one, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), one.predict_proba(X))
+    other_seed = stacker(modality_dropout=0.2, random_state=1).fit(X, y, sample_weight=weights, groups=groups)
+    assert not np.array_equal(other_seed.oof_proba_, one.oof_proba_)
+
+
+def test_xgboost_base_with_a_class_absent_from_a_fold():
+    X, y, groups = two_modality_data(n_groups=8)
+    y = y.copy()
+    y[groups == 0] = 3  # class 3 lives in one group only: some folds train without it
+    xgb = XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1, tree_method="hist")
+    clf = stacker(estimator=xgb).fit(X, y, groups=groups)
+    assert clf.classes_.tolist() == [0, 1, 2, 3]
+    fold_without_3 = [valid for _, valid in clf.folds_ if (groups[valid] == 0).any()][0]
+    assert (clf.base_oof_proba_["a"][fold_without_3, 3] == 0).all()
+    assert clf.predict_proba(X).shape == (len(y), 4)
+
+
+def test_string_labels_and_numpy_input_by_position():
+    X, y, groups = two_modality_data()
+    labels = np.array(["anger", "happy", "sad"])[y]
+    clf = stacker(modality_columns={"a": [0, 1, 2, 3, 4], "b": [6, 7, 8, 9]}, missing_columns={"a": 5, "b": 10})
+    clf.fit(X.to_numpy(), labels, groups=groups)
+    assert set(clf.predict(X.to_numpy())) <= set(labels)
+    assert clf.classes_.tolist() == ["anger", "happy", "sad"]
+
+
+def test_bad_parameters_are_reported():
+    X, y, groups = two_modality_data()
+    with pytest.raises(ValueError, match="not a column"):
+        stacker(modality_columns={"a": ["zz"]}, missing_columns=None).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="no feature names"):
+        stacker().fit(X.to_numpy(), y, groups=groups)
+    with pytest.raises(ValueError, match="modality_dropout"):
+        stacker(modality_dropout=1.0).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="does not define"):
+        stacker(missing_columns={"c": "a_missing"}).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="2 distinct groups"):
+        stacker().fit(X, y, groups=np.zeros(len(y)))

@@ -1,0 +1,98 @@
+"""End to end on a tiny synthetic dataset: features -> train -> predict, and the pipeline registry."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emo_gbm.constants import MODALITIES
+from emo_gbm.io import list_recordings, read_template
+from emo_gbm.synth import generate
+from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
+from pipelines import PIPELINES, TRAIN_HOP, FramePipeline, get_pipeline
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    generate(root, seed=7, scale=0.02)
+    # One test recording loses every modality file: it still needs a prediction.
+    bare = list_recordings(root, "test")[0]
+    for modality in MODALITIES:
+        (root / "test" / modality / f"{bare}.csv").unlink(missing_ok=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def build(dataset, tmp_path_factory):
+    build_dir = tmp_path_factory.mktemp("build")
+    make_features(dataset, build_dir, splits=("train", "test"))
+    return build_dir
+
+
+def test_features_cache_windows_recordings_and_frames(dataset, build):
+    train_windows = pd.read_parquet(build / "features" / "train.parquet")
+    test_windows = pd.read_parquet(build / "features" / "test.parquet")
+    frames = pd.read_parquet(build / "features" / "train_frames.parquet")
+    recordings = pd.read_parquet(build / "features" / "test_recordings.parquet")
+    assert (train_windows["label"] >= 0).all() and (test_windows["label"] == -1).all()
+    assert set(np.diff(train_windows.query("start < 1000").groupby("rec_id")["start"].head(3))) >= {TRAIN_HOP}
+    first = test_windows[test_windows["rec_id"] == test_windows["rec_id"].iloc[0]]
+    assert np.diff(first["start"].to_numpy())[0] == PREDICT_HOP
+    assert recordings["rec_id"].tolist() == list_recordings(dataset, "test")
+    for rec_id, n_frames in zip(recordings["rec_id"], recordings["n_frames"]):
+        assert n_frames == read_template(dataset / "test" / "prediction" / f"{rec_id}.csv").shape[0]
+    assert len(frames) == frames.groupby("rec_id").size().sum()
+    assert set(frames["rec_id"]) == set(train_windows["rec_id"])
+
+
+def test_train_predict_every_template_frame_and_reload_identically(dataset, build):
+    path = train(build, pipeline="stacked_gbm", seed=0)
+    assert path == build / "models" / "stacked_gbm.joblib"
+    labels = predict(build, split="test", pipeline="stacked_gbm")
+    ids = list_recordings(dataset, "test")
+    assert list(labels) == ids
+    for rec_id in ids:
+        n_frames = read_template(dataset / "test" / "prediction" / f"{rec_id}.csv").shape[0]
+        assert labels[rec_id].shape == (n_frames,) and labels[rec_id].dtype == np.int8
+        assert labels[rec_id].min() >= 0 and labels[rec_id].max() <= 5
+    again = predict(build, split="test", pipeline="stacked_gbm", n_jobs=2)
+    for rec_id in ids:
+        np.testing.assert_array_equal(again[rec_id], labels[rec_id])
+    proba = predict_frame_proba(build, split="test", pipeline="stacked_gbm")
+    np.testing.assert_allclose(proba[ids[0]].sum(axis=1), 1, rtol=1e-5)
+    argmax = predict(build, split="test", pipeline="stacked_gbm", smoothing="argmax")
+    assert all(argmax[r].shape == labels[r].shape for r in ids)
+
+
+def test_training_is_deterministic_whatever_n_jobs(build, tmp_path):
+    other = tmp_path / "build"
+    shutil.copytree(build / "features", other / "features")
+    train(build, pipeline="eyes_only", seed=3, n_jobs=1)
+    train(other, pipeline="eyes_only", seed=3, n_jobs=2)
+    one = predict(build, pipeline="eyes_only")
+    two = predict(other, pipeline="eyes_only")
+    for rec_id in one:
+        np.testing.assert_array_equal(one[rec_id], two[rec_id])
+
+
+def test_missing_caches_are_reported(tmp_path):
+    with pytest.raises(FileNotFoundError, match="features stage"):
+        train(tmp_path, pipeline="eyes_only")
+    with pytest.raises(FileNotFoundError, match="train pipeline"):
+        predict(tmp_path, pipeline="eyes_only")
+
+
+def test_registry_names_factories_and_rejects_unknown_names():
+    assert {"stacked_gbm", "stacked_xgb", "early_fusion", "audio_only", "face_only", "eyes_only", "kinect_only"} <= set(
+        PIPELINES
+    )
+    for name in PIPELINES:
+        pipeline = get_pipeline(name, random_state=4, n_jobs=2)
+        assert isinstance(pipeline, FramePipeline) and pipeline.random_state == 4
+    stacked = get_pipeline("stacked_gbm")
+    assert set(stacked.classifier.modality_columns) == set(MODALITIES)
+    assert get_pipeline("face_only").featurizer.modalities == ("face_nn",)
+    with pytest.raises(ValueError, match="known: audio_only, early_fusion"):
+        get_pipeline("late_fusion")

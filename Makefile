@@ -77,6 +77,18 @@ evaluate: submission ## Check the submission and score it into BUILD/metrics.jso
 baseline: $(INSTALLED) data ## Train the NumPy BiLSTM baseline (HIDDEN); write BUILD/baseline/
 	$(CLI) baseline --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT) --hidden-size $(HIDDEN) --seed $(SEED) --n-jobs $(N_JOBS)
 
+# Report and bench write under reports/; the bench works in its own scratch build folder.
+REPORTS ?= reports
+BENCH_BUILD ?= $(BUILD)/bench
+REPEATS ?= 3
+BENCH_FLAGS ?=
+
+report: $(INSTALLED) ## Regenerate reports/README.md and reports/figures/ from the current BUILD outputs
+	$(CLI) report --data "$(DATA)" --build "$(BUILD)" --out "$(REPORTS)" --n-jobs $(N_JOBS)
+
+bench: $(INSTALLED) data ## Time and memory per stage, windowing, LightGBM vs XGBoost, scaling (REPEATS, BENCH_FLAGS); reports/bench.md
+	$(CLI) bench --data "$(DATA)" --build "$(BENCH_BUILD)" --out "$(REPORTS)" --repeats $(REPEATS) --n-jobs $(N_JOBS) $(BENCH_FLAGS)
+
 test: $(INSTALLED) ## Run the test suite (small generated datasets; a few minutes on 2 cores)
 	$(PY) -m pytest -q
 

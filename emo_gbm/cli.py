@@ -1,0 +1,340 @@
+"""``emo-gbm``: the command line, one subcommand per pipeline stage.
+
+Every stage the Makefile runs is a subcommand here with ``--data`` and ``--build`` options, so
+the same steps can be run without make. Bad input ends with a one-line message naming the
+file (and line), never a traceback.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from .constants import MODALITIES, SPLITS, TEST_SPLITS
+from .errors import BadFileWarning, DataFormatError
+
+DEFAULT_DATA = "data/synthetic"
+DEFAULT_BUILD = "build"
+
+
+def _progress(args):
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _say(args, message):
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+def _write_json(path, payload):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def cmd_synth(args):
+    from .synth import generate
+
+    start = time.perf_counter()
+    summary = generate(args.out, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs, progress=_progress(args))
+    _say(args, f"synthetic dataset written to {args.out} in {time.perf_counter() - start:.1f} s")
+    if not args.quiet:
+        print(json.dumps(summary, indent=2, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_features(args):
+    from .workflow import make_features
+
+    start = time.perf_counter()
+    paths = make_features(
+        args.data, args.build, splits=tuple(args.splits), n_jobs=args.n_jobs,
+        skip_bad_files=args.skip_bad_files, progress=_progress(args),
+    )
+    for split, path in paths.items():
+        _say(args, f"{split}: {path}")
+    _say(args, f"features done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_train(args):
+    from .workflow import train
+
+    start = time.perf_counter()
+    path = train(args.build, pipeline=args.pipeline, n_jobs=args.n_jobs, seed=args.seed, progress=_progress(args))
+    _say(args, f"model {args.pipeline} saved to {path} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_submission(args):
+    from .submission import write_submission
+    from .workflow import predict
+
+    start = time.perf_counter()
+    predictions = predict(
+        args.build, split=args.split, pipeline=args.pipeline, n_jobs=args.n_jobs, progress=_progress(args)
+    )
+    out = Path(args.out) if args.out else Path(args.build)
+    zip_path = write_submission(predictions, args.data, args.split, out)
+    _write_json(out / "submission.json", {"split": args.split, "pipeline": args.pipeline, "data": str(args.data)})
+    _say(args, f"{len(predictions)} predictions written to {zip_path} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _evaluate(submission, data, split, metrics_path, extra, args):
+    from .submission import check_submission
+
+    result = check_submission(submission, data, split)
+    if "scores" not in result:
+        _say(args, f"{submission} is a valid submission ({result['recordings']} recordings, "
+                   f"{result['frames']} frames); {data} has no answers/{split}, so nothing to score")
+        return result
+    scores = result["scores"]
+    payload = dict(scores, split=split, submission=str(submission), **extra)
+    if metrics_path is not None:
+        _write_json(metrics_path, payload)
+    print(f"{split}: WA {scores['WA']:.4f}  UA {scores['UA']:.4f}  "
+          f"({scores['frames']} scored frames of {scores['frames_total']}, {scores['recordings']} recordings)")
+    return result
+
+
+def cmd_evaluate(args):
+    build = Path(args.build)
+    manifest = build / "submission.json"
+    info = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    split = args.split or info.get("split", "test")
+    extra = {"pipeline": info.get("pipeline")} if info.get("pipeline") else {}
+    _evaluate(build / "submission.zip", args.data, split, build / "metrics.json", extra, args)
+    return 0
+
+
+def cmd_check_submission(args):
+    _evaluate(Path(args.submission), args.data_dir, args.split, args.metrics, {}, args)
+    return 0
+
+
+def cmd_baseline(args):
+    from .baseline import predict_baseline, train_baseline
+    from .io import load_split
+    from .submission import write_submission
+
+    import joblib
+
+    out = Path(args.build) / "baseline" if args.out is None else Path(args.out)
+    modalities = tuple(args.modalities)
+    start = time.perf_counter()
+    train_recs = load_split(args.data, "train", n_jobs=args.n_jobs, skip_bad_files=args.skip_bad_files,
+                            progress=_progress(args))
+    options = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
+    model = train_baseline(
+        train_recs, hidden_size=args.hidden_size, modalities=modalities, random_state=args.seed,
+        verbose=0 if args.quiet else 1, **options,
+    )
+    fit_seconds = time.perf_counter() - start
+    del train_recs
+    out.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, out / "model.joblib")
+    start = time.perf_counter()
+    test_recs = load_split(args.data, args.split, n_jobs=args.n_jobs, with_answers=False,
+                           skip_bad_files=args.skip_bad_files, progress=_progress(args))
+    predictions = predict_baseline(model, test_recs)
+    zip_path = write_submission(predictions, args.data, args.split, out)
+    predict_seconds = time.perf_counter() - start
+    extra = {
+        "model": "bilstm", "modalities": list(modalities), "hidden_size": args.hidden_size,
+        "epochs": int(model.n_epochs_), "train_seconds": round(fit_seconds, 1),
+        "predict_seconds": round(predict_seconds, 1),
+    }
+    _write_json(out / "submission.json", dict(extra, split=args.split, data=str(args.data)))
+    _say(args, f"baseline trained in {fit_seconds:.0f} s ({model.n_epochs_} epochs), submission {zip_path}")
+    _evaluate(zip_path, args.data, args.split, out / "metrics.json", extra, args)
+    return 0
+
+
+def cmd_report(args):
+    from .report import write_report
+
+    start = time.perf_counter()
+    command = (f"emo-gbm report --data {args.data} --build {args.build} --out {args.out}"
+               + (f" --split {args.split}" if args.split else "")
+               + (f" --timeline-id {args.timeline_id}" if args.timeline_id else ""))
+    result = write_report(args.data, args.build, args.out, split=args.split, timeline_id=args.timeline_id,
+                          n_jobs=args.n_jobs, progress=_progress(args), command=command)
+    for name, scores in result["scores"].items():
+        _say(args, f"{name}: WA {scores['WA']:.4f}  UA {scores['UA']:.4f}")
+    for missing in result["missing"]:
+        _say(args, f"missing: {missing}")
+    _say(args, f"report written to {result['readme']} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_modalities(args):
+    from .report import run_modality_table
+
+    start = time.perf_counter()
+    path = run_modality_table(
+        args.data, args.build, split=args.split, pipeline=args.pipeline, train_single=not args.no_train,
+        baseline=not args.no_baseline, seed=args.seed, n_jobs=args.n_jobs, progress=_progress(args),
+    )
+    _say(args, f"modality table written to {path} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_bench(args):
+    from .bench import StageError, run_bench
+
+    command = f"emo-gbm bench --data {args.data} --build {args.build} --out {args.out} --repeats {args.repeats}"
+    command += f" --n-jobs {args.n_jobs}" + (" --quick" if args.quick else "")
+    if (args.pipeline, args.versus) != ("stacked_gbm", "stacked_xgb"):
+        command += f" --pipeline {args.pipeline} --versus {args.versus}"
+    if args.scales:
+        command += " --scales " + " ".join(f"{s:g}" for s in args.scales)
+    if args.scaling_repeats is not None:
+        command += f" --scaling-repeats {args.scaling_repeats}"
+    try:
+        result = run_bench(
+            args.data, args.build, args.out, repeats=args.repeats, n_jobs=args.n_jobs, quick=args.quick,
+            scales=args.scales, pipeline=args.pipeline, versus=args.versus, scaling_repeats=args.scaling_repeats,
+            progress=_progress(args), command=command,
+        )
+    except StageError as exc:
+        print(f"emo-gbm: bench: {exc}", file=sys.stderr)
+        return 2
+    for name, stage in result["stages"].items():
+        _say(args, f"{name}: {stage['median_seconds']:.1f} s (target {stage['target_seconds']:.0f} s), "
+                   f"peak {stage['median_peak_tree_rss_mb']:.0f} MB")
+    _say(args, f"bench written to {Path(args.out) / 'bench.md'} in {result['seconds']:.0f} s")
+    return 0
+
+
+def build_parser():
+    """The argument parser of ``emo-gbm`` (one subparser per stage)."""
+    from pipelines import PIPELINES
+
+    parser = argparse.ArgumentParser(
+        prog="emo-gbm",
+        description="Frame-level emotion recognition from multimodal streams: data, features, "
+                    "training, submissions, evaluation.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def stage(name, helptext, data=True, build=True):
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        if data:
+            p.add_argument("--data", default=DEFAULT_DATA, help=f"dataset root (default {DEFAULT_DATA})")
+        if build:
+            p.add_argument("--build", default=DEFAULT_BUILD, help=f"output folder (default {DEFAULT_BUILD})")
+        p.add_argument("--n-jobs", type=int, default=1, help="parallel workers (results do not depend on it)")
+        p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress bars or status lines")
+        return p
+
+    p = stage("synth", "write a synthetic dataset in the challenge layout", data=False, build=False)
+    p.add_argument("--out", default=DEFAULT_DATA, help=f"dataset root to write (default {DEFAULT_DATA})")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", type=float, default=1.0, help="multiplies the recording counts (312/143/126)")
+    p.set_defaults(func=cmd_synth)
+
+    p = stage("features", "cache window features of the splits under BUILD/features/")
+    p.add_argument("--splits", nargs="+", default=["train", "test"], choices=SPLITS)
+    p.add_argument("--skip-bad-files", action="store_true", help="warn and treat a bad modality file as absent")
+    p.set_defaults(func=cmd_features)
+
+    p = stage("train", "fit a named pipeline on the cached train features", data=False)
+    p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES))
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_train)
+
+    p = stage("submission", "predict a test split and write BUILD/submission.zip")
+    p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES))
+    p.add_argument("--split", default="test", choices=TEST_SPLITS)
+    p.add_argument("--out", default=None, help="folder for submission/ and submission.zip (default BUILD)")
+    p.set_defaults(func=cmd_submission)
+
+    p = stage("evaluate", "check BUILD/submission.zip and score it into BUILD/metrics.json")
+    p.add_argument("--split", default=None, choices=TEST_SPLITS, help="default: the split it was made for")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("check-submission", help="validate a submission against the templates; score it "
+                                                 "where answers exist")
+    p.add_argument("submission", help="submission.zip or a folder holding prediction/")
+    p.add_argument("data_dir", help="dataset root")
+    p.add_argument("--split", default="test", choices=TEST_SPLITS)
+    p.add_argument("--metrics", default=None, help="also write the scores to this JSON file")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_check_submission)
+
+    p = stage("baseline", "train the NumPy BiLSTM challenge baseline; write BUILD/baseline/")
+    p.add_argument("--split", default="test", choices=TEST_SPLITS)
+    p.add_argument("--hidden-size", type=int, default=200, help="LSTM units (200 as in the challenge)")
+    p.add_argument("--max-epochs", type=int, default=None, help="default: the estimator's")
+    p.add_argument("--modalities", nargs="+", default=list(MODALITIES), choices=MODALITIES)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="output folder (default BUILD/baseline)")
+    p.add_argument("--skip-bad-files", action="store_true")
+    p.set_defaults(func=cmd_baseline)
+
+    p = stage("modalities", "predict the test split with modalities deleted and with each single-modality "
+                            "pipeline; write BUILD/modalities.json")
+    p.add_argument("--split", default="test", choices=TEST_SPLITS)
+    p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES),
+                   help="the trained model whose inputs are deleted")
+    p.add_argument("--no-train", action="store_true",
+                   help="do not train the single-modality pipelines (use those already in BUILD/models/)")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip the BiLSTM baseline (BUILD/baseline/model.joblib) with modalities deleted")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_modalities)
+
+    p = stage("report", "regenerate OUT/README.md and OUT/figures/*.png from the current outputs")
+    p.add_argument("--out", default="reports", help="report folder (default reports)")
+    p.add_argument("--split", default=None, choices=TEST_SPLITS,
+                   help="default: the split BUILD/submission.json names, else test")
+    p.add_argument("--timeline-id", default=None, help="recording of the timeline figure (default: chosen)")
+    p.set_defaults(func=cmd_report)
+
+    p = stage("bench", "time and peak memory of every stage, windowing throughput, LightGBM against XGBoost, "
+                       "scaling; write OUT/bench.md and OUT/bench.json", build=False)
+    p.add_argument("--build", default=DEFAULT_BUILD + "/bench",
+                   help=f"scratch folder of the bench, overwritten (default {DEFAULT_BUILD}/bench)")
+    p.add_argument("--out", default="reports", help="folder of bench.md, bench.json, figures/ (default reports)")
+    p.add_argument("--repeats", type=int, default=3, help="runs of every measurement; medians are reported")
+    p.add_argument("--quick", action="store_true", help="tiny smoke run: one repeat, small subsets, not a measurement")
+    p.add_argument("--scales", type=float, nargs="+", default=None,
+                   help="dataset sizes for the scaling fit (1 = DATA; default 0.25 0.5 1 2)")
+    p.add_argument("--scaling-repeats", type=int, default=None, help="runs per generated size (default --repeats)")
+    p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES),
+                   help="pipeline of the train/submission stages and of the scaling fit")
+    p.add_argument("--versus", default="stacked_xgb", choices=sorted(PIPELINES),
+                   help="pipeline compared with --pipeline (train time, WA)")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None):
+    """Run ``emo-gbm``; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.simplefilter("always", BadFileWarning)
+    warnings.showwarning = _show_warning
+    try:
+        return args.func(args)
+    except DataFormatError as exc:
+        print(f"emo-gbm: bad input: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"emo-gbm: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"emo-gbm: warning: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

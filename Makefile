@@ -24,7 +24,7 @@ FEATURES := $(BUILD)/features/.done-$(DATA_KEY)
 MODEL := $(BUILD)/models/$(PIPELINE).joblib
 FEATURE_SPLITS := train test $(if $(filter private_test,$(SPLIT)),private_test,)
 
-.PHONY: help all install data features train submission evaluate baseline report bench test clean
+.PHONY: help all install data features train submission evaluate modalities baseline report bench test clean
 
 help: ## Show the targets and the variables that steer them
 	@echo "usage: make TARGET [VAR=value ...]"
@@ -73,6 +73,9 @@ submission: $(INSTALLED) $(MODEL) ## Predict SPLIT and write BUILD/submission.zi
 
 evaluate: submission ## Check the submission and score it into BUILD/metrics.json (needs answers/)
 	$(CLI) evaluate --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT)
+
+modalities: $(INSTALLED) $(MODEL) ## Re-score SPLIT with each modality deleted and each alone; BUILD/modalities.json
+	$(CLI) modalities --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT) --seed $(SEED) --n-jobs $(N_JOBS)
 
 baseline: $(INSTALLED) data ## Train the NumPy BiLSTM baseline (HIDDEN); write BUILD/baseline/
 	$(CLI) baseline --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT) --hidden-size $(HIDDEN) --seed $(SEED) --n-jobs $(N_JOBS)

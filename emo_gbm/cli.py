@@ -132,7 +132,7 @@ def cmd_baseline(args):
     options = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
     model = train_baseline(
         train_recs, hidden_size=args.hidden_size, modalities=modalities, random_state=args.seed,
-        verbose=0 if args.quiet else 1, **options,
+        n_jobs=args.n_jobs, verbose=0 if args.quiet else 1, **options,
     )
     fit_seconds = time.perf_counter() - start
     del train_recs

@@ -245,7 +245,11 @@ def read_modality(path, modality):
     table = _read_table(path, data, n_cells, describe_count)
     times = table[:, 0]
     _check_times(path, data, times, n_cells, describe_count)
-    values = table[:, 1:].astype(np.float32)
+    # A value beyond float32's range (a sensor glitch such as 1e66) or an 'inf' cell carries no
+    # usable measurement: it becomes a missing cell like NaN, not an inf that poisons statistics.
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = table[:, 1:].astype(np.float32)
+    values[~np.isfinite(values)] = np.nan
     steps = np.diff(times)
     if np.any(steps <= 0):
         order = np.argsort(times, kind="stable")

@@ -160,6 +160,15 @@ def test_empty_and_nan_cells_are_missing_values(tmp_path):
     assert values[0, [0, 2, 4, 5]].tolist() == [1, 3, 1, 0]
 
 
+def test_values_beyond_float32_range_and_inf_cells_become_missing_not_inf(tmp_path):
+    path = write(tmp_path / "eyes.csv", "skip\n0.00,4.8e66,-1e40,inf,-inf,1,0\n0.02,1,2,3,4,1,0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "overflow encountered in cast" either
+        _, values = read_modality(path, "eyes")
+    assert np.isnan(values[0, :4]).all() and values[0, 4:].tolist() == [1, 0]
+    assert np.isfinite(values[1]).all()
+
+
 def test_unsorted_times_are_sorted_and_a_repeated_time_keeps_its_first_row(tmp_path):
     path = write(
         tmp_path / "eyes.csv",

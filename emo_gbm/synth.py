@@ -100,13 +100,13 @@ NEUTRAL = EMOTIONS.index("Neutral")
 #: Relative frequency of the non-neutral emotions (Anger, Sad, Disgust, Happy, Scared).
 EMOTION_WEIGHTS = np.array([1.0, 1.0, 0.8, 1.2, 0.9])
 #: Mean probability that an emotional episode is followed by a Neutral one.
-BACK_TO_NEUTRAL = 0.3
+BACK_TO_NEUTRAL = 0.25
 #: Episode length in seconds: log-normal, clipped.
 EPISODE_MEDIAN = {"emotion": 4.0, "neutral": 4.5}
 EPISODE_SIGMA, EPISODE_RANGE = 0.45, (1.5, 12.0)
 #: Agreement of an episode = base + slope * intensity (+ noise), minus a drop near boundaries.
 AGREEMENT_BASE, AGREEMENT_SLOPE, AGREEMENT_NOISE = 0.38, 0.55, 0.07
-NEUTRAL_AGREEMENT = 0.68
+NEUTRAL_AGREEMENT = 0.65
 BOUNDARY_WIDTH, BOUNDARY_DROP = 0.8, 0.3
 N_ANNOTATORS = 8
 #: Dirichlet concentration of the share of an episode's expression each modality carries
@@ -206,19 +206,19 @@ _FIRST_LINES = {
 #: amplitude / speed of the nuisance factors; ``actor_*`` the spread between actors.
 MIXING = {
     "audio": dict(
-        visibility=[1.0, 0.1, 0.1, 1.0, 0.1, 1.0], emotion=0.4, nuisance=1.0, n_nuisance=5,
+        visibility=[1.0, 0.1, 0.1, 1.0, 0.1, 1.0], emotion=0.38, nuisance=1.0, n_nuisance=5,
         shared=0.4, noise=0.9, noise_rho=0.5, dynamics=0.25, tempo=0.2, timescale=(0.4, 2.5),
-        actor_offset=0.5, actor_gain=0.15, actor_loading=0.5, recording_offset=0.25,
+        actor_offset=0.5, actor_gain=0.15, actor_loading=0.3, recording_offset=0.25,
     ),
     "face_nn": dict(
-        visibility=[0.5, 1.0, 0.4, 1.0, 1.0, 1.0], emotion=0.3, nuisance=1.0, n_nuisance=6,
+        visibility=[0.5, 1.0, 0.4, 1.0, 1.0, 1.0], emotion=0.28, nuisance=1.0, n_nuisance=6,
         shared=0.4, noise=0.7, noise_rho=0.3, dynamics=0.4, tempo=0.2, timescale=(0.5, 3.0),
         actor_offset=0.8, actor_gain=0.15, actor_loading=0.5, recording_offset=0.25,
     ),
     "kinect": dict(
-        visibility=[0.1, 1.0, 1.0, 0.1, 1.0, 0.1], emotion=0.34, nuisance=1.0, n_nuisance=4,
+        visibility=[0.1, 1.0, 1.0, 0.1, 1.0, 0.1], emotion=0.37, nuisance=1.0, n_nuisance=4,
         shared=0.4, noise=0.6, noise_rho=0.6, dynamics=0.3, tempo=0.3, timescale=(0.5, 3.0),
-        actor_offset=0.5, actor_gain=0.15, actor_loading=0.5, recording_offset=0.25,
+        actor_offset=0.5, actor_gain=0.15, actor_loading=0.3, recording_offset=0.25,
     ),
 }
 N_SHARED = 3
@@ -238,11 +238,11 @@ EYES = dict(
 )
 
 #: Speaking turns (audio exists only while the actor speaks) and pauses within them.
-SPEAK_MEDIAN, LISTEN_MEDIAN, TURN_SIGMA = 3.0, 2.0, 0.6
+SPEAK_MEDIAN, LISTEN_MEDIAN, TURN_SIGMA = 4.0, 2.0, 0.6
 PAUSE_RATE, PAUSE_SECONDS = 0.4, (0.1, 0.4)
 SYLLABLE_RATE = 4.5
 #: Face-detection drop-outs and Kinect tracking losses: events per second, median length (s).
-FACE_DROPOUT_RATE, FACE_DROPOUT_MEDIAN = 0.2, 0.6
+FACE_DROPOUT_RATE, FACE_DROPOUT_MEDIAN = 0.08, 0.4
 KINECT_LOSS_RATE, KINECT_LOSS_MEDIAN = 0.01, 1.0
 #: Eyes and face_nn steps in frames (0.02-0.04 s), with their probabilities.
 JITTER_STEPS, JITTER_PROBS = (2, 3, 4), (0.86, 0.05, 0.09)
@@ -537,7 +537,7 @@ def _sample_frames(rng, modality, n):
         return np.arange(first, end), None
     if modality == "kinect":
         ms = first * 10 + KINECT_STEP_MS * np.arange((end - first) * 10 // KINECT_STEP_MS + 1)
-        ms = ms[ms // 10 < end]
+        ms = ms[ms <= (end - 1) * 10]  # never past the last frame
         return ms // 10, ms
     steps = rng.choice(JITTER_STEPS, size=(end - first) // 2 + 2, p=JITTER_PROBS)
     frames = first + np.concatenate([[0], np.cumsum(steps)])

@@ -1,0 +1,291 @@
+"""The synthetic generator writes the data contract exactly, deterministically, realistically."""
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emo_gbm.constants import (
+    AGREEMENT_COLUMN,
+    ANSWERS_DIR,
+    EMOTIONS,
+    EYE_FLAG_COLUMNS,
+    HAS_HEADER,
+    LABELS_DIR,
+    META_FILE,
+    MODALITIES,
+    N_FEATURES,
+    SPLITS,
+    TEMPLATES_DIR,
+    TEST_SPLITS,
+)
+from emo_gbm.synth import generate
+
+SCALE = 0.03
+TWO_DECIMALS = re.compile(r"^\d+\.\d{2}$")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "data"
+    summary = generate(out, seed=0, scale=SCALE, n_jobs=1)
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def meta(dataset):
+    return pd.read_csv(dataset[0] / META_FILE, dtype={"id": str, "split": str})
+
+
+def _tree_digest(root):
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(root).rglob("*"))
+        if p.is_file()
+    }
+
+
+def _ids(folder):
+    return {p.stem for p in Path(folder).glob("*.csv")}
+
+
+def _grid_files(root, meta):
+    """(split, id, label-or-template path) of every recording."""
+    for row in meta.itertuples():
+        folder = LABELS_DIR if row.split == "train" else TEMPLATES_DIR
+        yield row.split, row.id, root / row.split / folder / f"{row.id}.csv"
+
+
+def _read_modality(path):
+    """Raw rows (as strings) after the first line, and the first line."""
+    lines = path.read_text().splitlines()
+    rows = [line.split(",") for line in lines[1:]]
+    return lines[0], rows
+
+
+def test_every_folder_of_the_layout_exists(dataset):
+    root, _ = dataset
+    for split in SPLITS:
+        for modality in MODALITIES:
+            assert (root / split / modality).is_dir()
+    assert (root / "train" / LABELS_DIR).is_dir()
+    for split in TEST_SPLITS:
+        assert (root / split / TEMPLATES_DIR).is_dir()
+        assert (root / ANSWERS_DIR / split).is_dir()
+    assert (root / META_FILE).is_file()
+
+
+def test_file_names_match_meta_in_every_folder(dataset, meta):
+    root, summary = dataset
+    for split in SPLITS:
+        ids = set(meta.loc[meta["split"] == split, "id"])
+        assert len(ids) == summary["recordings"][split] >= 3
+        grid = LABELS_DIR if split == "train" else TEMPLATES_DIR
+        assert _ids(root / split / grid) == ids
+        if split in TEST_SPLITS:
+            assert _ids(root / ANSWERS_DIR / split) == ids
+        for modality in MODALITIES:
+            assert _ids(root / split / modality) <= ids
+
+
+def test_ids_are_unique_hex_and_say_nothing_about_the_actor(meta):
+    assert meta["id"].is_unique
+    assert meta["id"].str.fullmatch(r"id[0-9a-f]{8}").all()
+    # ids are not ordered by actor: sorting by id scrambles the actors
+    by_id = meta.sort_values("id")["actor"].to_numpy()
+    assert not (np.all(np.diff(by_id) >= 0) or np.all(np.diff(by_id) <= 0))
+
+
+def test_meta_sessions_and_actors_hold_out_session_6(meta):
+    assert set(meta.columns) == {"id", "split", "session", "actor"}
+    assert meta["session"].between(1, 6).all()
+    # two actors per session, numbered 2 * (session - 1) + {1, 2}
+    assert ((meta["actor"] - 1) // 2 + 1 == meta["session"]).all()
+    assert set(meta.loc[meta["split"] == "train", "session"]) <= {1, 2, 3, 4, 5}
+    for split in TEST_SPLITS:
+        sessions = set(meta.loc[meta["split"] == split, "session"])
+        assert 6 in sessions and sessions - {6}, "test splits hold seen and unseen actors"
+
+
+def test_modality_first_lines_headers_and_feature_counts(dataset, meta):
+    root, _ = dataset
+    for row in meta.itertuples():
+        for modality in MODALITIES:
+            path = root / row.split / modality / f"{row.id}.csv"
+            if not path.exists():
+                continue
+            first, rows = _read_modality(path)
+            first_cells = first.split(",")
+            if HAS_HEADER[modality]:
+                assert first_cells[0] == "Time" and len(first_cells) == N_FEATURES[modality] + 1
+            else:
+                with pytest.raises(ValueError):
+                    float(first_cells[0])  # the first line is not data
+            assert rows and all(len(r) == N_FEATURES[modality] + 1 for r in rows)
+            values = np.asarray(rows, dtype=np.float64)
+            assert np.isfinite(values).all()
+
+
+def test_label_and_template_time_has_two_decimals_on_a_10ms_grid(dataset, meta):
+    root, _ = dataset
+    for split, rec_id, path in _grid_files(root, meta):
+        table = pd.read_csv(path, dtype={"Time": str})
+        assert table["Time"].str.fullmatch(TWO_DECIMALS.pattern).all()
+        steps = np.diff(np.round(table["Time"].astype(float).to_numpy() * 100).astype(np.int64))
+        assert (steps == 1).all()
+        seconds = len(table) / 100
+        assert 11 <= seconds <= 85
+
+
+def test_templates_are_all_zero_and_match_answers(dataset, meta):
+    root, _ = dataset
+    for split in TEST_SPLITS:
+        for rec_id in meta.loc[meta["split"] == split, "id"]:
+            template = pd.read_csv(root / split / TEMPLATES_DIR / f"{rec_id}.csv", dtype={"Time": str})
+            assert list(template.columns) == ["Time", *EMOTIONS]
+            assert (template[list(EMOTIONS)].to_numpy() == 0).all()
+            answers = pd.read_csv(root / ANSWERS_DIR / split / f"{rec_id}.csv", dtype={"Time": str})
+            assert answers["Time"].equals(template["Time"])
+
+
+def test_labels_are_one_hot_with_agreement_in_unit_interval(dataset, meta):
+    root, _ = dataset
+    for row in meta.itertuples():
+        folder = root / "train" / LABELS_DIR if row.split == "train" else root / ANSWERS_DIR / row.split
+        table = pd.read_csv(folder / f"{row.id}.csv")
+        assert list(table.columns) == ["Time", *EMOTIONS, AGREEMENT_COLUMN]
+        onehot = table[list(EMOTIONS)].to_numpy()
+        assert set(np.unique(onehot)) <= {0, 1} and (onehot.sum(axis=1) == 1).all()
+        assert table[AGREEMENT_COLUMN].between(0, 1).all()
+
+
+def test_agreement_above_threshold_on_a_realistic_share_of_frames(dataset):
+    _, summary = dataset
+    assert 0.5 <= summary["agreement_above_threshold"] <= 0.85
+
+
+def test_emotions_come_in_episodes_of_seconds(dataset, meta):
+    root, _ = dataset
+    changes = frames = 0
+    for row in meta[meta["split"] == "train"].itertuples():
+        labels = pd.read_csv(root / "train" / LABELS_DIR / f"{row.id}.csv")[list(EMOTIONS)].to_numpy().argmax(1)
+        changes += int(np.count_nonzero(np.diff(labels)))
+        frames += len(labels)
+    assert changes > 0
+    mean_episode_seconds = frames / (changes + len(meta[meta["split"] == "train"])) / 100
+    assert 2.0 <= mean_episode_seconds <= 10.0
+
+
+def _times(root, split, rec_id, modality):
+    _, rows = _read_modality(root / split / modality / f"{rec_id}.csv")
+    return np.array([float(r[0]) for r in rows]), [r[0] for r in rows]
+
+
+def test_sampling_rates_and_jitter(dataset, meta):
+    root, _ = dataset
+    steps = {m: [] for m in MODALITIES}
+    for row in meta.itertuples():
+        for modality in MODALITIES:
+            if (root / row.split / modality / f"{row.id}.csv").exists():
+                times, _ = _times(root, row.split, row.id, modality)
+                steps[modality].append(np.diff(times))
+    steps = {m: np.concatenate(s) for m, s in steps.items()}
+    assert np.median(steps["audio"]) == pytest.approx(0.01)
+    assert np.median(steps["kinect"]) == pytest.approx(0.067)
+    for modality in ("face_nn", "eyes"):
+        assert np.median(steps[modality]) == pytest.approx(0.02)
+        assert steps[modality].min() >= 0.02 - 1e-9 and steps[modality].max() <= 0.04 + 1e-9
+        assert (steps[modality] > 0.03).any(), "dropped frames"
+
+
+def test_streams_lie_within_the_label_range(dataset, meta):
+    root, _ = dataset
+    for split, rec_id, path in _grid_files(root, meta):
+        grid = pd.read_csv(path)["Time"].to_numpy()
+        for modality in MODALITIES:
+            if (root / split / modality / f"{rec_id}.csv").exists():
+                times, _ = _times(root, split, rec_id, modality)
+                assert grid[0] - 1e-9 <= times[0] and times[-1] <= grid[-1] + 1e-9
+                assert times[0] - grid[0] <= 1.01 and grid[-1] - times[-1] <= 1.1
+
+
+def test_eye_flags_are_binary(dataset, meta):
+    root, _ = dataset
+    for row in meta.itertuples():
+        path = root / row.split / "eyes" / f"{row.id}.csv"
+        if path.exists():
+            _, rows = _read_modality(path)
+            flags = np.asarray(rows, dtype=np.float64)[:, 1:][:, list(EYE_FLAG_COLUMNS)]
+            assert set(np.unique(flags)) <= {0.0, 1.0}
+
+
+def test_missing_data_absent_files_and_zero_blocks(tmp_path):
+    # a larger scale than the module fixture so that the real absent rates give whole files
+    summary = generate(tmp_path, seed=3, scale=0.05, n_jobs=1)
+    assert summary["absent_files"]["audio"] >= 1 and summary["absent_files"]["face_nn"] >= 1
+    assert 0.15 <= summary["zero_fraction"] <= 0.40
+    assert 0.2 <= summary["blank_file_share"] <= 0.6
+    longest = 0.0
+    for path in (tmp_path / "train" / "kinect").glob("*.csv"):
+        table = pd.read_csv(path)
+        zero = (table.iloc[:, 1:].to_numpy() == 0).all(axis=1)
+        # longest all-zero run, in seconds at 15 fps
+        runs = np.diff(np.flatnonzero(np.diff(np.concatenate([[0], zero.astype(int), [0]]))))[::2]
+        longest = max(longest, (runs.max() if runs.size else 0) * 0.067)
+    assert longest >= 5.0, "a ~10 s blank in some kinect file"
+
+
+def test_audio_is_zero_while_the_actor_listens(dataset, meta):
+    root, _ = dataset
+    zero_rows = []
+    for row in meta.itertuples():
+        path = root / row.split / "audio" / f"{row.id}.csv"
+        if path.exists():
+            values = pd.read_csv(path).iloc[:, 1:].to_numpy()
+            zero_rows.append((values == 0).all(axis=1).mean())
+    assert 0.25 <= np.mean(zero_rows) <= 0.7
+
+
+def test_same_seed_gives_byte_identical_files_whatever_n_jobs(dataset, tmp_path):
+    root, _ = dataset
+    generate(tmp_path / "again", seed=0, scale=SCALE, n_jobs=2)
+    assert _tree_digest(tmp_path / "again") == _tree_digest(root)
+
+
+def test_another_seed_gives_other_data(dataset, tmp_path):
+    root, _ = dataset
+    generate(tmp_path / "other", seed=1, scale=SCALE, n_jobs=1)
+    assert set(_tree_digest(tmp_path / "other").values()).isdisjoint(_tree_digest(root).values())
+    assert pd.read_csv(tmp_path / "other" / META_FILE)["id"].tolist() != pd.read_csv(root / META_FILE)["id"].tolist()
+
+
+def test_regenerating_replaces_a_previous_synthetic_dataset(tmp_path):
+    generate(tmp_path, seed=0, scale=0.01)
+    first = set(pd.read_csv(tmp_path / META_FILE)["id"])
+    generate(tmp_path, seed=5, scale=0.01)
+    ids = set(pd.read_csv(tmp_path / META_FILE)["id"])
+    assert ids != first
+    on_disk = set().union(*(_ids(tmp_path / s / m) for s in SPLITS for m in MODALITIES))
+    assert on_disk <= ids, "no file of the previous dataset is left behind"
+
+
+def test_refuses_to_overwrite_a_dataset_without_meta(tmp_path):
+    (tmp_path / "train" / "audio").mkdir(parents=True)
+    (tmp_path / "train" / "audio" / "id00000001.csv").write_text("Time\n")
+    with pytest.raises(FileExistsError):
+        generate(tmp_path, seed=0, scale=0.01)
+    assert (tmp_path / "train" / "audio" / "id00000001.csv").exists()
+
+
+def test_the_package_loader_reads_the_generated_data(dataset):
+    from emo_gbm.io import load_split
+
+    root, summary = dataset
+    recordings = load_split(root, "test")
+    assert len(recordings) == summary["recordings"]["test"]
+    for recording in recordings:
+        assert recording.labels is not None and recording.meta["session"] in range(1, 7)
+        assert recording.present["audio"].mean() < 0.9  # listening and blanks leave gaps

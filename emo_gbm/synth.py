@@ -12,7 +12,10 @@ How a recording is made
   grows with it and drops near episode boundaries, quantised to eighths (8 annotators).
 * **Emotion latent.** A 6-dimensional trajectory (arousal, valence, dominance and three
   expression dimensions) follows the intensity-scaled prototype of the current emotion, with
-  smooth onsets, waxing and waning. Each actor has their own version of the prototypes.
+  smooth onsets, waxing and waning; some episodes blend in another emotion. Each actor has
+  their own version of the prototypes. Voice and body share one expression budget per
+  episode (Dirichlet split), and see different dimensions (voice: arousal, disgust, joy; body:
+  valence, dominance, fear), so they complement each other; the face sees all of them.
 * **Features.** audio, face_nn and kinect mix the emotion latent with slow nuisance factors
   (AR(1) processes whose amplitude and tempo depend on the emotion, so emotion also shows in
   the dynamics), cross-modal nuisance and noise, through low-rank loadings; then per-actor
@@ -109,9 +112,9 @@ AGREEMENT_BASE, AGREEMENT_SLOPE, AGREEMENT_NOISE = 0.38, 0.55, 0.07
 NEUTRAL_AGREEMENT = 0.65
 BOUNDARY_WIDTH, BOUNDARY_DROP = 0.8, 0.3
 N_ANNOTATORS = 8
-#: Dirichlet concentration of the share of an episode's expression each modality carries
-#: (lower: more uneven, more complementary modalities).
-EXPRESSION_CONCENTRATION = 0.3
+#: Dirichlet concentration of the split of an episode's expression between voice and body
+#: (lower: more uneven, so the two complement each other more).
+EXPRESSION_CONCENTRATION = 0.2
 _BUDGET = [MODALITIES.index(m) for m in ("audio", "kinect")]
 #: Share of episodes whose expression is blended with another emotion, the largest blend
 #: weight, and how strongly a Neutral episode leaks the other emotion.
@@ -487,9 +490,9 @@ def _episodes(rng, gate_rng, n, actor):
             level = np.clip(actor["expressiveness"] * (0.15 + 0.85 * raw), 0.1, 1.4)
             agree = AGREEMENT_BASE + AGREEMENT_SLOPE * raw + AGREEMENT_NOISE * rng.standard_normal()
             shown = level * ((1.0 - blend) * actor["prototypes"][state] + blend * actor["prototypes"][other])
-        # How much of the emotion each modality shows in this episode: an actor shares one
-        # expression budget between voice, face and body, differently every episode, so the
-        # modalities complement each other. Gaze is not part of the budget.
+        # How much of the emotion each modality shows in this episode: an actor splits one
+        # expression budget between voice and body, differently every episode, so the two
+        # complement each other (and the others can stand in for a missing face).
         gate = np.ones(len(MODALITIES))
         gate[_BUDGET] = len(_BUDGET) * gate_rng.dirichlet(np.full(len(_BUDGET), EXPRESSION_CONCENTRATION))
         lo, hi = max(pos, 0), min(pos + length, n)
@@ -506,8 +509,9 @@ def _episodes(rng, gate_rng, n, actor):
     if boundaries:
         edges = np.asarray(boundaries)
         frames = np.arange(n)
-        nearest = np.clip(np.searchsorted(edges, frames), 1, len(edges)) - 1
-        distance = np.minimum(np.abs(frames - edges[nearest]), np.abs(frames - edges[np.minimum(nearest + 1, len(edges) - 1)]))
+        before = np.clip(np.searchsorted(edges, frames), 1, len(edges)) - 1
+        after = np.minimum(before + 1, len(edges) - 1)
+        distance = np.minimum(np.abs(frames - edges[before]), np.abs(frames - edges[after]))
         agreement -= BOUNDARY_DROP * np.clip(1.0 - distance / (BOUNDARY_WIDTH * FRAME_RATE), 0.0, 1.0)
     agreement = np.clip(np.round(agreement * N_ANNOTATORS), 2, N_ANNOTATORS) / N_ANNOTATORS
     return labels, expression, agreement, gates
@@ -564,9 +568,12 @@ def _mixed(rng, modality, world, actor, latent, shared, frames):
     mix = MIXING[modality]
     n = latent.shape[0]
     factors = _nuisance(rng, n, {**spec, "tempo": mix["tempo"]}, latent)
-    noise = _ar1(rng, len(frames), np.full(N_FEATURES[modality], -1.0 / np.log(mix["noise_rho"]) / RATES[modality]),
-                 rate=RATES[modality]) if mix["noise_rho"] > 0 else rng.standard_normal((len(frames), N_FEATURES[modality]))
-    values = latent[frames] @ own["emotion"].T + factors[frames] @ spec["nuisance"].T + shared[frames] @ spec["shared"].T
+    # Frame noise is slightly autocorrelated, like smoothed low-level descriptors.
+    noise_timescale = -1.0 / np.log(mix["noise_rho"]) / RATES[modality]
+    noise = _ar1(rng, len(frames), np.full(N_FEATURES[modality], noise_timescale), rate=RATES[modality])
+    values = (
+        latent[frames] @ own["emotion"].T + factors[frames] @ spec["nuisance"].T + shared[frames] @ spec["shared"].T
+    )
     values += noise * spec["noise"]
     recording_offset = mix["recording_offset"] * rng.standard_normal(N_FEATURES[modality])
     return values * own["gain"] + own["offset"] + recording_offset
@@ -827,6 +834,7 @@ def _summary(plans, results, out_dir, seed, scale, seconds):
     written = sum(len(r["cells"]) for r in results)
     class_frames = np.sum([r["class_frames"] for r in results], axis=0)
     n_bytes = sum(f.stat().st_size for f in Path(out_dir).rglob("*.csv"))
+    episodes = sum(r["label_changes"] + 1 for r in results)
     return {
         "seed": seed,
         "scale": scale,
@@ -841,7 +849,7 @@ def _summary(plans, results, out_dir, seed, scale, seconds):
         "blank_file_share": round(sum(len(r["blanked"]) for r in results) / max(written, 1), 4),
         "agreement_above_threshold": round(sum(r["scored"] for r in results) / frames, 4),
         "class_shares": {e: round(float(c) / frames, 4) for e, c in zip(EMOTIONS, class_frames)},
-        "mean_episode_seconds": round(frames / FRAME_RATE / max(sum(r["label_changes"] + 1 for r in results), 1), 2),
+        "mean_episode_seconds": round(frames / FRAME_RATE / max(episodes, 1), 2),
         "bytes": n_bytes,
         "seconds": round(seconds, 1),
     }

@@ -171,11 +171,10 @@ def markdown(rows):
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
-        def fmt(group, key="WA"):
-            return f"{row[group][key]:.3f}" if row[group] else "-"
-
-        ref = f"{row['reference']:.3f}" if row["reference"] is not None else "-"
-        lines.append(f"| {row['features']} | {fmt('all')} | {fmt('all', 'UA')} | {fmt('seen')} | {fmt('unseen')} | {ref} |")
+        cells = [f"{row[group][key]:.3f}" if row[group] else "-"
+                 for group, key in (("all", "WA"), ("all", "UA"), ("seen", "WA"), ("unseen", "WA"))]
+        cells.append(f"{row['reference']:.3f}" if row["reference"] is not None else "-")
+        lines.append(f"| {row['features']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -185,7 +184,7 @@ def main(argv=None):
     parser.add_argument("--generate", action="store_true", help="first generate the dataset into DATA")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-jobs", type=int, default=1, help="worker processes (results do not depend on it)")
     args = parser.parse_args(argv)
     if args.generate:
         from emo_gbm.synth import generate

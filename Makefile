@@ -55,7 +55,8 @@ data: $(INSTALLED) ## Generate the synthetic dataset into DATA if it does not ex
 	@if [ -d "$(DATA)/train" ]; then echo "$(DATA) exists; not regenerating"; \
 	else $(CLI) synth --out "$(DATA)" --seed $(SEED) --scale $(SCALE) --n-jobs $(N_JOBS); fi
 
-$(FEATURES): | data
+# meta.csv is rewritten whenever the generator rewrites DATA, so regenerated data refreshes the cache.
+$(FEATURES): $(wildcard $(DATA)/meta.csv) | data
 	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS)
 	touch $@
 

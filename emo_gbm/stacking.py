@@ -27,6 +27,10 @@ PROBA_FLOOR = 1e-4
 def default_base_estimator(random_state=0):
     """The default per-block classifier: a small, deterministic single-threaded LightGBM.
 
+    300 rounds is a ceiling: the stacker (``tune_rounds``) and the single-model pipelines
+    pick the number of rounds of each model by grouped cross-validation. 63 histogram bins
+    and 30% of the columns per tree keep the ~900 face statistics fast.
+
     Parameters
     ----------
     random_state : int, default=0
@@ -43,13 +47,14 @@ def default_base_estimator(random_state=0):
     from lightgbm import LGBMClassifier
 
     return LGBMClassifier(
-        n_estimators=200,
+        n_estimators=300,
         learning_rate=0.05,
         num_leaves=15,
         min_child_samples=20,
         subsample=0.8,
         subsample_freq=1,
-        colsample_bytree=0.5,
+        colsample_bytree=0.3,
+        max_bin=63,
         reg_lambda=1.0,
         n_jobs=1,
         random_state=random_state,
@@ -62,6 +67,10 @@ def default_base_estimator(random_state=0):
 def default_final_estimator():
     """The default meta-learner: multinomial logistic regression on log-posteriors.
 
+    ``C=0.1`` was chosen by grouped cross-validation on the synthetic train split (out-of-fold
+    meta-features of the stack): against ``C=1`` it gave the same window accuracy (0.417 vs
+    0.416) and a lower log-loss (1.509 vs 1.539).
+
     Returns
     -------
     LogisticRegression
@@ -69,9 +78,162 @@ def default_final_estimator():
     Examples
     --------
     >>> default_final_estimator().C
-    1.0
+    0.1
     """
-    return LogisticRegression(C=1.0, max_iter=2000)
+    return LogisticRegression(C=0.1, max_iter=2000)
+
+
+#: Numbers of boosting rounds at which out-of-fold posteriors are scored when the rounds are tuned.
+ROUND_GRID = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500, 700, 1000, 1500, 2000)
+
+
+def boosting_rounds(estimator):
+    """The number of rounds of a LightGBM or XGBoost classifier, else None.
+
+    Only for these two can posteriors be read after fewer rounds than were fitted, which
+    is what choosing the rounds by cross-validation needs.
+
+    Examples
+    --------
+    >>> boosting_rounds(default_base_estimator())
+    300
+    >>> boosting_rounds(LogisticRegression()) is None
+    True
+    """
+    module = type(estimator).__module__.split(".")[0]
+    if module not in ("lightgbm", "xgboost"):
+        return None
+    rounds = estimator.get_params().get("n_estimators")
+    return 100 if rounds is None else int(rounds)  # XGBoost's None means its default, 100
+
+
+def round_checkpoints(n_rounds):
+    """The rounds at which a model of ``n_rounds`` rounds is scored: :data:`ROUND_GRID` below it, then itself.
+
+    Examples
+    --------
+    >>> round_checkpoints(120)
+    [10, 20, 30, 50, 75, 100, 120]
+    """
+    return [r for r in ROUND_GRID if r < n_rounds] + [int(n_rounds)]
+
+
+def staged_proba(model, X, checkpoints, n_classes, model_classes=None):
+    """Posteriors (all classes) after each number of rounds in ``checkpoints``.
+
+    Parameters
+    ----------
+    model : fitted LightGBM or XGBoost classifier, or any classifier when ``checkpoints`` is ``[None]``
+    X : ndarray
+    checkpoints : list of int, or ``[None]`` for the fitted model as it is
+    n_classes : int
+    model_classes : ndarray of int, optional
+        Class index of each of the model's own labels (see :func:`_proba_all_classes`).
+
+    Returns
+    -------
+    proba : ndarray of shape (len(checkpoints), n_samples, n_classes)
+    """
+    module = type(model).__module__.split(".")[0]
+    out = np.zeros((len(checkpoints), X.shape[0], n_classes))
+    for i, rounds in enumerate(checkpoints):
+        if rounds is None or module not in ("lightgbm", "xgboost"):
+            kwargs = {}  # e.g. the DummyClassifier of a single-class fold: no rounds to cut
+        elif module == "lightgbm":
+            kwargs = {"num_iteration": int(rounds)}
+        else:
+            kwargs = {"iteration_range": (0, int(rounds))}
+        out[i] = _proba_all_classes(model, X, n_classes, model_classes, **kwargs)
+    return out
+
+
+def select_rounds(staged, y, sample_weight=None):
+    """The checkpoint with the lowest (weighted) log-loss of out-of-fold posteriors.
+
+    Parameters
+    ----------
+    staged : ndarray of shape (n_checkpoints, n_samples, n_classes)
+        Out-of-fold posteriors at each checkpoint.
+    y : ndarray of int of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,), optional
+
+    Returns
+    -------
+    best : int
+        Index of the checkpoint; the fewest rounds among equal losses.
+    losses : ndarray of shape (n_checkpoints,)
+
+    Examples
+    --------
+    >>> staged = np.array([[[0.5, 0.5]], [[0.1, 0.9]], [[0.01, 0.99]]])
+    >>> best, losses = select_rounds(staged, np.array([1]))
+    >>> int(best), losses.round(3).tolist()
+    (2, [0.693, 0.105, 0.01])
+    """
+    y = np.asarray(y)
+    weight = np.ones(y.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    picked = np.clip(staged[:, np.arange(y.shape[0]), y], 1e-15, 1.0)
+    losses = -(np.log(picked) * weight).sum(axis=1) / max(weight.sum(), np.finfo(float).tiny)
+    return int(np.argmin(losses)), losses
+
+
+def with_rounds(estimator, rounds):
+    """A clone of ``estimator`` with ``rounds`` boosting rounds (unchanged when ``rounds`` is None)."""
+    estimator = clone(estimator)
+    if rounds is not None:
+        estimator.set_params(n_estimators=int(rounds))
+    return estimator
+
+
+def cross_val_rounds(estimator, X, y, folds, sample_weight=None, tune=True, seed=0, n_jobs=1):
+    """Out-of-fold posteriors of one classifier, with its boosting rounds chosen on them.
+
+    The single-model counterpart of :class:`StackedModalityClassifier`'s ``tune_rounds``:
+    each fold model is fitted with the estimator's ``n_estimators`` as a ceiling and its
+    validation posteriors are read after each of :func:`round_checkpoints` rounds; the
+    count with the lowest out-of-fold log-loss wins.
+
+    Parameters
+    ----------
+    estimator : classifier
+        LightGBM or XGBoost to tune; any other classifier is cross-validated as given.
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of int of shape (n_samples,)
+        Class indices 0..n_classes-1.
+    folds : list of (ndarray, ndarray)
+        (train, validation) rows; the validation parts partition the rows.
+    sample_weight : ndarray of shape (n_samples,), optional
+    tune : bool, default=True
+    seed : int, default=0
+        ``random_state`` of every fold model.
+    n_jobs : int, default=1
+
+    Returns
+    -------
+    oof : ndarray of shape (n_samples, n_classes)
+        Out-of-fold posteriors at the chosen rounds.
+    rounds : int or None
+        The chosen rounds (None when not tuned).
+    losses : dict of int to float
+        Out-of-fold log-loss at each checkpoint (empty when not tuned).
+    """
+    n_classes = int(np.max(y)) + 1
+    max_rounds = boosting_rounds(estimator) if tune else None
+    checkpoints = [None] if max_rounds is None else round_checkpoints(max_rounds)
+    no_blank = np.zeros(0, dtype=np.int64)
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_block)(
+            estimator, seed, X, y, sample_weight, train, no_blank, None, valid, n_classes, False, checkpoints
+        )
+        for train, valid in folds
+    )
+    staged = np.zeros((len(checkpoints), X.shape[0], n_classes))
+    for (_, valid), (_, _, valid_proba, _) in zip(folds, results):
+        staged[:, valid] = valid_proba
+    best, losses = select_rounds(staged, y, sample_weight)
+    if max_rounds is None:
+        return staged[best], None, {}
+    return staged[best], checkpoints[best], dict(zip(checkpoints, losses.tolist()))
 
 
 def _with_seed(estimator, seed):
@@ -88,24 +250,26 @@ def _fit(estimator, X, y, sample_weight):
     return estimator.fit(X, y)
 
 
-def _proba_all_classes(estimator, X, n_classes, model_classes=None):
+def _proba_all_classes(estimator, X, n_classes, model_classes=None, **kwargs):
     """``predict_proba`` with one column per class 0..n_classes-1, zeros for classes the
     estimator never saw. ``model_classes`` maps the estimator's own labels 0..k-1 to class
-    indices when it was fitted on re-encoded labels."""
+    indices when it was fitted on re-encoded labels; ``kwargs`` go to ``predict_proba``."""
     proba = np.zeros((X.shape[0], n_classes), dtype=np.float64)
     own = np.asarray(estimator.classes_, dtype=np.int64)
     columns = own if model_classes is None else np.asarray(model_classes)[own]
-    proba[:, columns] = estimator.predict_proba(X)
+    proba[:, columns] = estimator.predict_proba(X, **kwargs)
     return proba
 
 
 def _fit_block(
-    estimator, seed, X_block, y, sample_weight, train, blank_rows, missing_position, evaluate, n_classes, with_blank
+    estimator, seed, X_block, y, sample_weight, train, blank_rows, missing_position, evaluate, n_classes, with_blank,
+    checkpoints=(None,),
 ):
     """Fit one base model on ``train`` rows (``blank_rows`` of them blanked).
 
     Returns the model, the class index of each of its outputs, its posteriors on the
-    ``evaluate`` rows (all classes) and, if ``with_blank``, its posteriors for a blank input.
+    ``evaluate`` rows at each of ``checkpoints`` (shape (n_checkpoints, n_rows, n_classes))
+    and, if ``with_blank``, its posteriors for a blank input (shape (n_checkpoints, n_classes)).
     """
     X_train = X_block[train].copy()
     _blank(X_train, blank_rows, missing_position)
@@ -117,13 +281,14 @@ def _fit_block(
         model = DummyClassifier(strategy="prior").fit(X_train, y_train)
     else:
         model = _fit(_with_seed(estimator, seed), X_train, y_train, weight)
+    checkpoints = list(checkpoints)
     evaluated = blank_proba = None
     if evaluate is not None:
-        evaluated = _proba_all_classes(model, X_block[evaluate], n_classes, model_classes)
+        evaluated = staged_proba(model, X_block[evaluate], checkpoints, n_classes, model_classes)
     if with_blank:
         blank_row = np.full((1, X_block.shape[1]), np.nan, dtype=X_block.dtype)
         _blank(blank_row, np.ones(1, dtype=bool), missing_position)
-        blank_proba = _proba_all_classes(model, blank_row, n_classes, model_classes)[0]
+        blank_proba = staged_proba(model, blank_row, checkpoints, n_classes, model_classes)[:, 0]
     return model, model_classes, evaluated, blank_proba
 
 
@@ -164,6 +329,13 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         features, missing fraction 1): for the base models, so they learn what an absent
         modality means, and separately for the meta-learner, whose row then gets the
         base model's posterior for a blank input.
+    tune_rounds : bool, default=True
+        For LightGBM and XGBoost base estimators, choose each block's number of boosting
+        rounds by grouped cross-validation: the fold models are fitted with the
+        estimator's ``n_estimators`` as a ceiling, their out-of-fold posteriors are scored
+        (weighted log-loss) after each of :func:`round_checkpoints` rounds, and the best
+        count is used for the out-of-fold posteriors and the refit. Other estimators are
+        used as given.
     random_state : int, RandomState or None, default=None
         Seeds the folds, the dropout and the base estimators.
     n_jobs : int, default=1
@@ -182,6 +354,10 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         Position of each block's missing-fraction column in ``X``.
     estimators_ : dict of str to classifier
         Base models refitted on all training rows.
+    n_rounds_ : dict of str to (int or None)
+        Boosting rounds chosen for each block (None when not tuned).
+    round_losses_ : dict of str to dict of int to float
+        Out-of-fold log-loss of each block at each checkpoint (empty when not tuned).
     base_classes_ : dict of str to ndarray of int
         For each base model, the index in ``classes_`` of its own labels 0..k-1 (base
         models are fitted on labels re-encoded to be contiguous).
@@ -224,6 +400,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         missing_columns=None,
         cv=5,
         modality_dropout=0.0,
+        tune_rounds=True,
         random_state=None,
         n_jobs=1,
     ):
@@ -233,6 +410,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         self.missing_columns = missing_columns
         self.cv = cv
         self.modality_dropout = modality_dropout
+        self.tune_rounds = tune_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -371,37 +549,56 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         estimator = default_base_estimator() if self.estimator is None else self.estimator
         all_rows = np.arange(X.shape[0])
 
-        tasks = []
-        for b, name in enumerate(block_names):
-            X_block = X[:, self.blocks_[name]]
-            position = self._position_in_block(name)
-            for train, valid in self.folds_ + [(all_rows, None)]:
-                blank_rows = base_dropout[train] == b
-                tasks.append(
-                    delayed(_fit_block)(
-                        estimator, seeds[b], X_block, y_encoded, sample_weight, train, blank_rows, position, valid,
-                        n_classes, self.modality_dropout > 0,
-                    )
-                )
-        results = Parallel(n_jobs=self.n_jobs)(tasks)
+        max_rounds = boosting_rounds(estimator) if self.tune_rounds else None
+        checkpoints = [None] if max_rounds is None else round_checkpoints(max_rounds)
+        with_blank = self.modality_dropout > 0
+        block_X = {name: X[:, self.blocks_[name]] for name in block_names}
+        positions = {name: self._position_in_block(name) for name in block_names}
 
-        n_per_block = len(self.folds_) + 1
-        self.estimators_, self.base_classes_, self.blank_proba_, self.base_oof_proba_ = {}, {}, {}, {}
+        # The fold models of every block, in parallel.
+        fold_results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_block)(
+                estimator, seeds[b], block_X[name], y_encoded, sample_weight, train, base_dropout[train] == b,
+                positions[name], valid, n_classes, with_blank, checkpoints,
+            )
+            for b, name in enumerate(block_names)
+            for train, valid in self.folds_
+        )
+        n_folds = len(self.folds_)
+        self.base_oof_proba_, self.n_rounds_, self.round_losses_ = {}, {}, {}
+        blank_by_fold = {}
+        for b, name in enumerate(block_names):
+            block_results = fold_results[b * n_folds : (b + 1) * n_folds]
+            staged = np.zeros((len(checkpoints), X.shape[0], n_classes))
+            for (_, valid), (_, _, valid_proba, _) in zip(self.folds_, block_results):
+                staged[:, valid] = valid_proba
+            best, losses = select_rounds(staged, y_encoded, sample_weight)
+            self.n_rounds_[name] = checkpoints[best]
+            self.round_losses_[name] = {} if max_rounds is None else dict(zip(checkpoints, losses.tolist()))
+            self.base_oof_proba_[name] = staged[best]
+            blank_by_fold[name] = [None if r[3] is None else r[3][best] for r in block_results]
+
+        # The refits on all rows, with the chosen rounds.
+        refits = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_block)(
+                with_rounds(estimator, self.n_rounds_[name]), seeds[b], block_X[name], y_encoded, sample_weight,
+                all_rows, base_dropout == b, positions[name], None, n_classes, with_blank,
+            )
+            for b, name in enumerate(block_names)
+        )
+        self.estimators_, self.base_classes_, self.blank_proba_ = {}, {}, {}
         oof_dropped = {}
         missing = self._missing_fractions(X)
         missing_dropped = missing.copy()
         for b, name in enumerate(block_names):
-            block_results = results[b * n_per_block : (b + 1) * n_per_block]
-            oof = np.zeros((X.shape[0], n_classes))
-            dropped = np.zeros((X.shape[0], n_classes))
-            for (_, valid), (_, _, valid_proba, blank_proba) in zip(self.folds_, block_results[:-1]):
-                oof[valid] = valid_proba
-                dropped[valid] = valid_proba
+            dropped = self.base_oof_proba_[name].copy()
+            for (_, valid), blank_proba in zip(self.folds_, blank_by_fold[name]):
                 if blank_proba is not None:
                     dropped[valid[meta_dropout[valid] == b]] = blank_proba
-            self.base_oof_proba_[name] = oof
             oof_dropped[name] = dropped
-            self.estimators_[name], self.base_classes_[name], _, self.blank_proba_[name] = block_results[-1]
+            model, model_classes, _, blank_proba = refits[b]
+            self.estimators_[name], self.base_classes_[name] = model, model_classes
+            self.blank_proba_[name] = None if blank_proba is None else blank_proba[0]
             if self.missing_positions_[name] is not None:
                 column = [n for n in block_names if self.missing_positions_[n] is not None].index(name)
                 missing_dropped[meta_dropout == b, column] = 1.0

@@ -13,7 +13,9 @@ name               window classifier
 =================  ==============================================================
 
 Every pipeline reads windows of :data:`WINDOW_LENGTH` frames summarised by the "default"
-feature set, and ends with a tuned Viterbi :class:`~emo_gbm.smoothing.FrameSmoother`.
+feature set, and ends with a :class:`~emo_gbm.smoothing.FrameSmoother` whose method (Viterbi,
+overlap-add argmax or per-window argmax) and settings are chosen on the out-of-fold posteriors
+of the train windows.
 """
 
 from emo_gbm.constants import MODALITIES

@@ -4,10 +4,11 @@ import inspect
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold
 
 from emo_gbm.constants import EMOTIONS
 from emo_gbm.smoothing import METHODS, FrameSmoother
+from emo_gbm.stacking import cross_val_rounds, with_rounds
 
 N_CLASSES = len(EMOTIONS)
 
@@ -26,14 +27,21 @@ class FramePipeline:
         Fitted on the feature columns of the windows, with the window weights. If its
         ``fit`` accepts ``groups`` (:class:`~emo_gbm.stacking.StackedModalityClassifier`),
         it gets the window groups and must expose ``oof_proba_``; otherwise the pipeline
-        computes grouped out-of-fold posteriors itself with ``cv`` folds.
+        computes grouped out-of-fold posteriors itself with ``cv`` folds (fewer when there
+        are fewer groups), choosing the boosting rounds of a LightGBM or XGBoost
+        classifier on them (:func:`~emo_gbm.stacking.cross_val_rounds`) before the refit.
     smoother : FrameSmoother
-        Tuned on the out-of-fold posteriors of the train windows. The other smoothing
-        methods are fitted too, for comparison (:meth:`predict_frames` ``smoothing=``).
+        Tuned on the out-of-fold posteriors of the train windows, once per smoothing
+        method (its own ``method`` is overridden); every method stays available for
+        comparison (:meth:`predict_frames` ``smoothing=``).
     cv : int, default=5
         Grouped folds for the out-of-fold posteriors of a classifier without ``groups``.
     random_state : int, default=0
     n_jobs : int, default=1
+    smoothing : {"auto", "viterbi", "overlap", "argmax"}, default="auto"
+        The smoothing method of the predictions; ``"auto"`` picks the one with the best WA
+        on the out-of-fold posteriors of the train windows (ties: the order of
+        :data:`~emo_gbm.smoothing.METHODS`).
 
     Attributes
     ----------
@@ -42,22 +50,30 @@ class FramePipeline:
         The fitted classifier.
     classes_ : ndarray of int
         Class indices the classifier knows.
+    n_rounds_ : int or None
+        Boosting rounds chosen by grouped cross-validation for a classifier without
+        ``groups`` (None otherwise, or when it is not LightGBM/XGBoost).
     oof_window_proba_ : ndarray of shape (n_windows, 6)
         Out-of-fold posteriors of the train windows.
     smoothers_ : dict of str to FrameSmoother
-        A fitted smoother for every method; ``smoother.method`` is the default.
+        A fitted smoother for every method.
+    smoothing_ : str
+        The method used by default (``smoothing``, or the one chosen for ``"auto"``).
+    smoothing_scores_ : dict of str to float
+        Out-of-fold WA of each method (its best tuned setting) on the train windows.
 
     Examples
     --------
     >>> from lightgbm import LGBMClassifier
     >>> from emo_gbm.windows import WindowFeaturizer
     >>> pipe = FramePipeline(WindowFeaturizer(modalities=["eyes"]), LGBMClassifier(), FrameSmoother())
-    >>> pipe.smoother.method
-    'viterbi'
+    >>> pipe.smoothing
+    'auto'
     """
 
-    def __init__(self, featurizer, classifier, smoother, cv=5, random_state=0, n_jobs=1):
+    def __init__(self, featurizer, classifier, smoother, cv=5, random_state=0, n_jobs=1, smoothing="auto"):
         self.featurizer = featurizer
+        self.smoothing = smoothing
         self.classifier = classifier
         self.smoother = smoother
         self.cv = cv
@@ -115,21 +131,33 @@ class FramePipeline:
         if "groups" in inspect.signature(self.classifier_.fit).parameters:
             self.classifier_.fit(X, y, sample_weight=weight, groups=groups)
             oof = self.classifier_.oof_proba_
+            self.n_rounds_ = None
         else:
-            folds = StratifiedGroupKFold(self.cv, shuffle=True, random_state=self.random_state)
-            oof = cross_val_predict(
-                clone(self.classifier), X, y, groups=groups, cv=folds, method="predict_proba",
-                params={"sample_weight": weight}, n_jobs=self.n_jobs,
+            n_groups = np.unique(groups).size
+            if n_groups < 2:
+                raise ValueError("the train windows come from a single group (actor or recording); need at least 2")
+            folds = StratifiedGroupKFold(min(self.cv, n_groups), shuffle=True, random_state=self.random_state)
+            classes, y_encoded = np.unique(y, return_inverse=True)
+            oof, self.n_rounds_, _ = cross_val_rounds(
+                self.classifier, X.to_numpy(), y_encoded, list(folds.split(X, y_encoded, groups)),
+                sample_weight=weight, seed=self.random_state, n_jobs=self.n_jobs,
             )
+            self.classifier_ = with_rounds(self.classifier, self.n_rounds_)
             self.classifier_.fit(X, y, sample_weight=weight)
+            oof = oof[:, np.searchsorted(classes, self.classifier_.classes_)]
         self.classes_ = np.asarray(self.classifier_.classes_, dtype=np.int64)
         self.oof_window_proba_ = self._all_classes(oof)
-        self.smoothers_ = {}
+        if self.smoothing != "auto" and self.smoothing not in METHODS:
+            raise ValueError(f"smoothing must be 'auto' or one of {METHODS}, got {self.smoothing!r}")
+        self.smoothers_, self.smoothing_scores_ = {}, {}
         for method in METHODS:
-            smoother = clone(self.smoother)
-            if method != self.smoother.method:
-                smoother.set_params(method=method)
+            smoother = clone(self.smoother).set_params(method=method)
             self.smoothers_[method] = smoother.fit(windows, self.oof_window_proba_, frames)
+            self.smoothing_scores_[method] = float(smoother.tuning_scores_["wa"].max())
+        if self.smoothing == "auto":
+            self.smoothing_ = max(METHODS, key=lambda m: (self.smoothing_scores_[m], -METHODS.index(m)))
+        else:
+            self.smoothing_ = self.smoothing
         return self
 
     def predict_window_proba(self, windows):
@@ -153,7 +181,7 @@ class FramePipeline:
         -------
         frame_proba : dict of str to ndarray of shape (n_frames, 6), float32
         """
-        return self.smoothers_[self.smoother.method].frame_proba(
+        return self.smoothers_[self.smoothing_].frame_proba(
             windows, self.predict_window_proba(windows), n_frames_by_rec
         )
 
@@ -167,7 +195,7 @@ class FramePipeline:
         n_frames_by_rec : dict of str to int
             Frame count of each recording (template rows), in output order.
         smoothing : {"viterbi", "overlap", "argmax"} or None, default=None
-            None: the pipeline's own smoother.
+            None: the pipeline's own method (``smoothing_``).
         window_proba : ndarray of shape (n_windows, 6), optional
             Already computed window posteriors, to compare smoothers without re-predicting.
 
@@ -175,7 +203,7 @@ class FramePipeline:
         -------
         labels : dict of str to ndarray of shape (n_frames,), int8
         """
-        method = self.smoother.method if smoothing is None else smoothing
+        method = self.smoothing_ if smoothing is None else smoothing
         if method not in self.smoothers_:
             raise ValueError(f"unknown smoothing {method!r}; known: {sorted(self.smoothers_)}")
         if window_proba is None:

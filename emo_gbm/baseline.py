@@ -160,6 +160,22 @@ def windows_from_recordings(
     return BaselineWindows(X, labels, weights, recording_index, start)
 
 
+def baseline_folder(modalities):
+    """Name of the build sub-folder of a baseline trained on ``modalities``.
+
+    Examples
+    --------
+    >>> baseline_folder(MODALITIES), baseline_folder(["eyes"]), baseline_folder(["kinect", "audio"])
+    ('baseline', 'baseline_only_eyes', 'baseline_audio_kinect')
+    """
+    chosen = [m for m in MODALITIES if m in set(modalities)]
+    if chosen == list(MODALITIES):
+        return "baseline"
+    if len(chosen) == 1:
+        return f"baseline_only_{chosen[0]}"
+    return "baseline_" + "_".join(chosen)
+
+
 def _recording_group(recording):
     # The GBM pipeline's convention: subject-independent when the actor is known.
     actor = recording.meta.get("actor") if recording.meta else None

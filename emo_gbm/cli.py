@@ -117,15 +117,24 @@ def cmd_check_submission(args):
     return 0
 
 
+def _peak_rss_mb():
+    """Peak resident memory of this process so far, in MB."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
 def cmd_baseline(args):
-    from .baseline import predict_baseline, train_baseline
+    from .baseline import baseline_folder, predict_baseline, train_baseline
     from .io import load_split
     from .submission import write_submission
 
     import joblib
+    import numpy as np
 
-    out = Path(args.build) / "baseline" if args.out is None else Path(args.out)
-    modalities = tuple(args.modalities)
+    modalities = tuple(dict.fromkeys(args.modalities))
+    out = Path(args.build) / baseline_folder(modalities) if args.out is None else Path(args.out)
     start = time.perf_counter()
     train_recs = load_split(args.data, "train", n_jobs=args.n_jobs, skip_bad_files=args.skip_bad_files,
                             progress=_progress(args))
@@ -146,8 +155,10 @@ def cmd_baseline(args):
     predict_seconds = time.perf_counter() - start
     extra = {
         "model": "bilstm", "modalities": list(modalities), "hidden_size": args.hidden_size,
-        "epochs": int(model.n_epochs_), "train_seconds": round(fit_seconds, 1),
-        "predict_seconds": round(predict_seconds, 1),
+        "epochs": int(model.n_epochs_), "best_epoch": int(model.best_epoch_),
+        "median_epoch_seconds": round(float(np.median(model.history_["seconds"])), 1),
+        "train_seconds": round(fit_seconds, 1), "predict_seconds": round(predict_seconds, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1), "n_jobs": args.n_jobs,
     }
     _write_json(out / "submission.json", dict(extra, split=args.split, data=str(args.data)))
     _say(args, f"baseline trained in {fit_seconds:.0f} s ({model.n_epochs_} epochs), submission {zip_path}")
@@ -275,7 +286,8 @@ def build_parser():
     p.add_argument("--max-epochs", type=int, default=None, help="default: the estimator's")
     p.add_argument("--modalities", nargs="+", default=list(MODALITIES), choices=MODALITIES)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="output folder (default BUILD/baseline)")
+    p.add_argument("--out", default=None, help="output folder (default BUILD/baseline for all four modalities, "
+                                               "BUILD/baseline_only_<modality> for one, BUILD/baseline_<m1>_<m2>...)")
     p.add_argument("--skip-bad-files", action="store_true")
     p.set_defaults(func=cmd_baseline)
 

@@ -9,6 +9,7 @@ its JSON twin ``OUT/bench.json`` (read by :mod:`emo_gbm.report`) and
 """
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -284,14 +285,19 @@ def bench_stages(data_dir, build_dir, pipeline, repeats, n_jobs, progress_bar):
     submission = ["submission", "--data", data_dir, "--build", build_dir, "--pipeline", pipeline,
                   "--n-jobs", n_jobs]
     runs = {"features": [], "train": [], "submission": []}
+    digests = []
     for repeat in range(repeats):
         shutil.rmtree(build_dir / "features", ignore_errors=True)
         for name, args in (("features", features), ("train", train), ("submission", submission)):
             runs[name].append(run_stage(args, logs / f"{name}_{repeat}.log"))
             progress_bar.update(1)
+        digests.append(hashlib.sha256((build_dir / "submission.zip").read_bytes()).hexdigest())
     stages = {name: _summarise(runs[name], _show(args), TARGETS[name])
               for name, args in (("features", features), ("train", train), ("submission", submission))}
     scores = _score_submission(build_dir / "submission.zip", data_dir)
+    # Every repeat recomputes features, refits and predicts: the zips must be byte-identical.
+    scores["submission_sha256"] = digests
+    scores["identical_submissions"] = len(set(digests)) == 1
     return stages, scores
 
 
@@ -801,6 +807,12 @@ def _markdown(result):
     ] + [stage["command"] for stage in result["stages"].values()] + ["```", ""]
     if result.get("scores"):
         lines += [f"Public test of this run: WA {result['scores']['WA']:.4f}, UA {result['scores']['UA']:.4f}.", ""]
+        digests = result["scores"].get("submission_sha256") or []
+        if len(digests) > 1:
+            lines += [f"Determinism: the {len(digests)} repeats (features recomputed, model refitted, test predicted) "
+                      + ("wrote byte-identical `submission.zip` files" if result["scores"]["identical_submissions"]
+                         else "**wrote different `submission.zip` files**")
+                      + f" (sha256 {', '.join(d[:12] for d in digests)}).", ""]
     w = result["windowing"]
     lines += [
         "## Windowing throughput",

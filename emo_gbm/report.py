@@ -50,6 +50,9 @@ PUBLISHED_WA = {"all": 0.525, "audio": 0.32, "face_nn": 0.48, "kinect": 0.36, "e
 MODALITY_TITLES = {"audio": "audio", "face_nn": "face", "eyes": "eyes", "kinect": "body (Kinect)"}
 
 #: The single-modality pipeline of each modality (``pipelines/``).
+#: The early-fusion pipeline the stack is compared with.
+EARLY_FUSION_PIPELINE = "early_fusion"
+
 SINGLE_MODALITY_PIPELINES = {"audio": "audio_only", "face_nn": "face_only", "eyes": "eyes_only",
                              "kinect": "kinect_only"}
 
@@ -62,7 +65,8 @@ MISSING_BINS = np.array([0.0, 1e-9, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
 
 #: Class colours, fixed so every figure shows an emotion in the same colour.
 CLASS_COLOURS = ("#d62728", "#1f77b4", "#8c564b", "#ff7f0e", "#9467bd", "#7f7f7f")
-MODEL_COLOURS = {"stack": "#2ca02c", "bilstm": "#1f77b4", "published": "#bbbbbb", "trained": "#98df8a"}
+MODEL_COLOURS = {"stack": "#2ca02c", "bilstm": "#1f77b4", "published": "#bbbbbb", "trained": "#98df8a",
+                 "bilstm_trained": "#aec7e8"}
 
 #: Figure file names (in ``OUT/figures``) and their size in inches at :data:`DPI`.
 FIGURES = {
@@ -582,6 +586,7 @@ def figure_modalities(inputs, out_dir):
                   "at test", MODEL_COLOURS["stack"]),
         ("trained", "single-modality pipeline trained alone", MODEL_COLOURS["trained"]),
         ("baseline", "BiLSTM baseline, others deleted at test", MODEL_COLOURS["bilstm"]),
+        ("baseline_trained", "BiLSTM baseline trained alone", MODEL_COLOURS["bilstm_trained"]),
         ("published", "challenge BiLSTM baseline, published (real data)", MODEL_COLOURS["published"]),
     ]
     values = {key: [] for key, _, _ in series}
@@ -589,6 +594,7 @@ def figure_modalities(inputs, out_dir):
         values["stack"].append((row.get("stack") or {}).get("WA"))
         values["trained"].append((row.get("trained") or {}).get("WA"))
         values["baseline"].append((row.get("baseline") or {}).get("WA"))
+        values["baseline_trained"].append((row.get("baseline_trained") or {}).get("WA"))
         values["published"].append(_published(row["condition"]))
     shown = [s for s in series if any(v is not None for v in values[s[0]])]
     height = 0.8 / max(len(shown), 1)
@@ -974,8 +980,22 @@ def _blank_recording(recording, modalities):
                      recording.meta)
 
 
+def _model_sources():
+    """The source files that define a trained pipeline (as the Makefile's MODEL_SOURCES)."""
+    import pipelines
+
+    from . import smoothing, stacking, windows, workflow
+
+    files = [Path(m.__file__) for m in (smoothing, stacking, windows, workflow)]
+    return files + sorted(Path(pipelines.__file__).parent.glob("*.py"))
+
+
 def _stale(model_path, features_path):
-    return not model_path.is_file() or model_path.stat().st_mtime < features_path.stat().st_mtime
+    """True when the model is missing or older than its features or the code that defines it."""
+    if not model_path.is_file():
+        return True
+    newest = max([features_path.stat().st_mtime] + [f.stat().st_mtime for f in _model_sources()])
+    return model_path.stat().st_mtime < newest
 
 
 def _wa_ua(scores):
@@ -997,6 +1017,11 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
       up-to-date model is already in ``BUILD/models/``;
     - ``baseline``: the BiLSTM baseline (``BUILD/baseline/model.joblib``) on the aligned test
       recordings with the deleted modalities missing on every frame.
+
+    Besides, for the comparisons of the stack: ``smoothing`` scores the trained pipeline
+    with all four modalities under each smoothing method (same window posteriors), and
+    ``early_fusion`` the :data:`EARLY_FUSION_PIPELINE` (trained here like the single-modality
+    ones).
 
     Parameters
     ----------
@@ -1051,11 +1076,18 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     conditions = modality_conditions()
     baseline_path = build_dir / "baseline" / "model.joblib"
     use_baseline = baseline and baseline_path.is_file()
-    total = len(conditions) * (2 if use_baseline else 1) + len(SINGLE_MODALITY_PIPELINES)
+    total = len(conditions) * (2 if use_baseline else 1) + len(SINGLE_MODALITY_PIPELINES) + 1
     bar = tqdm(total=total, desc="modality table", unit="run", disable=not progress)
     rows = []
+    smoothing = {}
     for name, deleted in conditions.items():
         started = time.perf_counter()
+        if not deleted and hasattr(model, "smoothers_"):
+            # All four modalities: also score every smoother on the same window posteriors.
+            window_proba = model.predict_window_proba(windows)
+            for method in sorted(model.smoothers_):
+                smoothing[method] = _wa_ua(score_recordings(
+                    model.predict_frames(windows, n_frames, smoothing=method, window_proba=window_proba), truths))
         predictions = model.predict_frames(delete_modalities(windows, deleted), n_frames)
         rows.append({
             "condition": name,
@@ -1064,24 +1096,39 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
             "stack": dict(_wa_ua(score_recordings(predictions, truths)), seconds=time.perf_counter() - started),
             "trained": None,
             "baseline": None,
+            "baseline_trained": None,
         })
         bar.update()
     del windows
     by_name = {row["condition"]: row for row in rows}
     train_features = features / "train.parquet"
-    for modality, single in SINGLE_MODALITY_PIPELINES.items():
-        single_path = build_dir / "models" / f"{single}.joblib"
-        trained_here = False
-        if train_single and train_features.is_file() and _stale(single_path, train_features):
+
+    def trained_scores(name):
+        """Scores of pipeline ``name``, trained here when missing or stale (None without a model)."""
+        path = build_dir / "models" / f"{name}.joblib"
+        seconds = None
+        if train_single and train_features.is_file() and _stale(path, train_features):
             started = time.perf_counter()
-            workflow.train(build_dir, pipeline=single, n_jobs=n_jobs, seed=seed)
-            trained_here = time.perf_counter() - started
-        if single_path.is_file():
-            predictions = workflow.predict(build_dir, split=split, pipeline=single, n_jobs=n_jobs)
-            by_name[f"only_{modality}"]["trained"] = dict(
-                _wa_ua(score_recordings(predictions, truths)), pipeline=single,
-                train_seconds=trained_here if trained_here is not False else None)
+            workflow.train(build_dir, pipeline=name, n_jobs=n_jobs, seed=seed)
+            seconds = time.perf_counter() - started
+        if not path.is_file():
+            return None
+        predictions = workflow.predict(build_dir, split=split, pipeline=name, n_jobs=n_jobs)
+        return dict(_wa_ua(score_recordings(predictions, truths)), pipeline=name, train_seconds=seconds)
+
+    for modality, single in SINGLE_MODALITY_PIPELINES.items():
+        by_name[f"only_{modality}"]["trained"] = trained_scores(single)
         bar.update()
+    fusion = trained_scores(EARLY_FUSION_PIPELINE) if pipeline != EARLY_FUSION_PIPELINE else None
+    bar.update()
+    from .baseline import baseline_folder
+
+    for modality in MODALITIES:
+        # BiLSTM baselines trained on one modality (`make baseline-modalities`), scored by their own run.
+        scores = _read_json(build_dir / baseline_folder([modality]) / "metrics.json")
+        if scores is not None and scores.get("split") == split:
+            by_name[f"only_{modality}"]["baseline_trained"] = {
+                key: scores.get(key) for key in ("WA", "UA", "frames", "epochs", "train_seconds")}
     baseline_info = None
     if use_baseline:
         from .baseline import predict_baseline
@@ -1112,6 +1159,9 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
             "missing on every frame."
         ),
         "conditions": rows,
+        "smoothing": smoothing,
+        "smoothing_default": getattr(model, "smoothing_", None),
+        "early_fusion": fusion,
     }
     path = build_dir / "modalities.json"
     tmp = path.with_suffix(".json.tmp")
@@ -1150,17 +1200,86 @@ def _headline(inputs):
 
 def _modality_markdown(table):
     rows = _modality_rows(table)
-    lines = ["| condition | stack: deleted at test (WA / UA) | trained alone (WA / UA) | "
-             "BiLSTM: deleted at test (WA / UA) | published (real data, WA) |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| condition | stack: deleted at test (WA / UA) | GBM trained alone (WA / UA) | "
+             "BiLSTM: deleted at test (WA / UA) | BiLSTM trained alone (WA / UA) | published BiLSTM (real data, WA) |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for row in rows:
         cells = []
-        for key in ("stack", "trained", "baseline"):
+        for key in ("stack", "trained", "baseline", "baseline_trained"):
             result = row.get(key)
             cells.append(f"{result['WA']:.3f} / {result['UA']:.3f}" if result else "-")
         published = _published(row["condition"])
         lines.append(f"| {condition_title(row['condition'])} | " + " | ".join(cells) +
                      f" | {_fmt(published, 3)} |")
+    return "\n".join(lines)
+
+
+#: Targets of the GBM issue: minimum WA margins of the stack, maximum WA drops with a modality deleted.
+MARGIN_TARGETS = {"early_fusion": 0.02, "single": 0.05, "smoother": 0.01}
+DELETION_TARGETS = {"face_nn": 0.10, "audio": 0.04, "eyes": 0.04, "kinect": 0.04}
+
+
+def comparison_rows(table):
+    """The stack's margins and deletion drops, each with its target.
+
+    Parameters
+    ----------
+    table : dict
+        The content of ``BUILD/modalities.json``.
+
+    Returns
+    -------
+    list of dict
+        ``what``, ``stack`` (WA), ``other`` (WA), ``value`` (margin or drop), ``target`` and
+        ``kind`` ("margin": value must be >= target; "drop": value must be <= target).
+
+    Examples
+    --------
+    >>> table = {"conditions": [
+    ...     {"condition": "all", "stack": {"WA": 0.60}},
+    ...     {"condition": "without_audio", "stack": {"WA": 0.57}},
+    ...     {"condition": "only_audio", "trained": {"WA": 0.40}}],
+    ...     "smoothing": {"argmax": {"WA": 0.58}, "viterbi": {"WA": 0.60}},
+    ...     "early_fusion": {"WA": 0.59}}
+    >>> [(r["what"], round(r["value"], 3), r["target"]) for r in comparison_rows(table)]
+    [('over early fusion', 0.01, 0.02), ('over the best single modality (audio)', 0.2, 0.05), ('smoother over per-window argmax', 0.02, 0.01), ('drop without audio', 0.03, 0.04)]
+    """
+    rows = {row["condition"]: row for row in table.get("conditions", [])}
+    if "all" not in rows or not rows["all"].get("stack"):
+        return []
+    stack = rows["all"]["stack"]["WA"]
+    out = []
+
+    def add(what, other, value, target, kind):
+        out.append({"what": what, "stack": stack, "other": other, "value": value, "target": target, "kind": kind})
+
+    fusion = table.get("early_fusion")
+    if fusion:
+        add("over early fusion", fusion["WA"], stack - fusion["WA"], MARGIN_TARGETS["early_fusion"], "margin")
+    singles = {m: rows[f"only_{m}"]["trained"]["WA"] for m in MODALITIES
+               if (rows.get(f"only_{m}") or {}).get("trained")}
+    if singles:
+        best = max(singles, key=singles.get)
+        add(f"over the best single modality ({MODALITY_TITLES.get(best, best)})", singles[best],
+            stack - singles[best], MARGIN_TARGETS["single"], "margin")
+    argmax = (table.get("smoothing") or {}).get("argmax")
+    if argmax:
+        add("smoother over per-window argmax", argmax["WA"], stack - argmax["WA"], MARGIN_TARGETS["smoother"], "margin")
+    for m in MODALITIES:
+        deleted = (rows.get(f"without_{m}") or {}).get("stack")
+        if deleted:
+            add(f"drop without {MODALITY_TITLES.get(m, m)}", deleted["WA"], stack - deleted["WA"],
+                DELETION_TARGETS[m], "drop")
+    return out
+
+
+def _comparison_markdown(table):
+    lines = ["| comparison | stack WA | other WA | difference | target | met |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in comparison_rows(table):
+        met = row["value"] >= row["target"] if row["kind"] == "margin" else row["value"] <= row["target"]
+        bound = ">=" if row["kind"] == "margin" else "<="
+        lines.append(f"| {row['what']} | {row['stack']:.4f} | {row['other']:.4f} | {row['value']:+.4f} | "
+                     f"{bound} {row['target']:.2f} | {'yes' if met else 'no'} |")
     return "\n".join(lines)
 
 
@@ -1193,6 +1312,29 @@ def _bench_markdown(bench):
     return "\n".join(lines)
 
 
+def _versus_markdown(inputs):
+    """The stack and the BiLSTM baseline side by side: scores, time and memory (None without both)."""
+    stack, bilstm = inputs.models["stack"], inputs.models["bilstm"]
+    if stack.metrics is None or bilstm.metrics is None:
+        return None
+    b = bilstm.metrics
+    stages = (inputs.bench or {}).get("stages") or {}
+    train, predict = stages.get("train") or {}, stages.get("submission") or {}
+    stack_peak = max([s.get("median_peak_tree_rss_mb", 0) for s in (train, predict)] or [0]) or None
+    lines = ["| model | WA | UA | train s | predict s (test split) | peak memory MB | source of times |",
+             "| --- | --- | --- | --- | --- | --- | --- |",
+             f"| {stack.title} | {stack.metrics['WA']:.4f} | {stack.metrics['UA']:.4f} | "
+             f"{_fmt(train.get('median_seconds'), 1)} | {_fmt(predict.get('median_seconds'), 1)} | "
+             f"{_fmt(stack_peak, 0)} | `make bench` medians (train on cached features; submission) |",
+             f"| {bilstm.title} ({b.get('hidden_size', '?')} units, {b.get('epochs', '?')} epochs, best "
+             f"{b.get('best_epoch', '?')}) | {b['WA']:.4f} | {b['UA']:.4f} | {_fmt(b.get('train_seconds'), 1)} | "
+             f"{_fmt(b.get('predict_seconds'), 1)} | {_fmt(b.get('peak_rss_mb'), 0)} | one `make baseline` run, "
+             f"--n-jobs {b.get('n_jobs', '?')}; train includes reading the CSVs, predict includes reading test |"]
+    if b.get("median_epoch_seconds") is not None:
+        lines += ["", f"BiLSTM: {b['median_epoch_seconds']:.1f} s per epoch (median), early stopping on held-out actors."]
+    return "\n".join(lines)
+
+
 def _write_readme(inputs, out_dir, captions, command, timeline_id, seconds):
     stack, bilstm = inputs.models["stack"], inputs.models["bilstm"]
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -1221,12 +1363,21 @@ def _write_readme(inputs, out_dir, captions, command, timeline_id, seconds):
         gap = stack.scores["WA"] - bilstm.scores["WA"]
         parts += [f"The {stack.title} is {abs(gap):.3f} WA {'above' if gap >= 0 else 'below'} the BiLSTM baseline "
                   "on the same frames.", ""]
+    versus = _versus_markdown(inputs)
+    if versus:
+        parts += ["## The stack and the BiLSTM baseline", "", versus, ""]
     parts += ["## Figures", ""]
     for name, caption in captions.items():
         parts += [f"### {caption[0]}", "", f"![{caption[0]}](figures/{FIGURES[name][0]})", "", caption[1], ""]
     if inputs.modality_table is not None:
         parts += ["## Modality table", "", _modality_markdown(inputs.modality_table), "",
                   inputs.modality_table.get("method", ""), ""]
+        if comparison_rows(inputs.modality_table):
+            parts += ["## The stack against the alternatives", "",
+                      "Public-test WA of the stack (all four modalities, its own smoother) against early fusion, the "
+                      "best modality trained alone, the per-window argmax instead of the smoother, and itself with "
+                      "one modality deleted from the whole test set; all from the same `modalities.json`.", "",
+                      _comparison_markdown(inputs.modality_table), ""]
     if inputs.bench is not None:
         parts += ["## Time and memory", "", f"From `{inputs.bench.get('command', 'emo-gbm bench')}` "
                   "(details in [bench.md](bench.md)).", "", _bench_markdown(inputs.bench), ""]

@@ -2,14 +2,16 @@
 
 import json
 
+import joblib
 import numpy as np
+import pandas as pd
 import pytest
 
 from emo_gbm.bench import StageError, pandas_window_features, run_stage
 from emo_gbm.cli import main
 from emo_gbm.constants import MODALITIES
 from emo_gbm.recording import Recording
-from emo_gbm.report import run_modality_table
+from emo_gbm.report import delete_modalities, run_modality_table
 from emo_gbm.synth import generate
 from emo_gbm.windows import featurize_recording, feature_names
 
@@ -96,14 +98,22 @@ def test_modality_table_deletes_modalities_at_prediction(quick_bench):
     _, data, build, _ = quick_bench
     # the bench left cached features and a trained eyes_only pipeline in its build folder
     path = run_modality_table(data, build, pipeline="eyes_only", train_single=False, baseline=False)
-    table = {row["condition"]: row for row in json.loads(path.read_text())["conditions"]}
+    payload = json.loads(path.read_text())
+    table = {row["condition"]: row for row in payload["conditions"]}
+    # every smoother scored on the same posteriors; the pipeline's own choice is the table's
+    assert set(payload["smoothing"]) == {"argmax", "overlap", "viterbi"}
+    assert payload["smoothing"][payload["smoothing_default"]]["WA"] == table["all"]["stack"]["WA"]
     assert list(table) == ["all"] + [f"without_{m}" for m in MODALITIES] + [f"only_{m}" for m in MODALITIES]
     all_four = table["all"]["stack"]
     # a model reading eyes only does not notice the other modalities being deleted ...
     for condition in ("without_audio", "without_face_nn", "without_kinect", "only_eyes"):
         assert table[condition]["stack"]["WA"] == all_four["WA"]
     # ... and deleting eyes leaves it the blank-input answer on every window
-    assert table["without_eyes"]["stack"]["WA"] != all_four["WA"]
+    model = joblib.load(build / "models" / "eyes_only.joblib")
+    windows = pd.read_parquet(build / "features" / "test.parquet")
+    blank = model.predict_window_proba(delete_modalities(windows, ["eyes"]))
+    np.testing.assert_allclose(blank, np.broadcast_to(blank[0], blank.shape))
+    assert not np.allclose(model.predict_window_proba(windows), blank)
     assert table["only_eyes"]["deleted"] == ["audio", "face_nn", "kinect"]
     # the single-modality pipelines already trained (eyes, kinect by the bench) are scored as they are
     assert table["only_eyes"]["trained"]["WA"] == all_four["WA"]

@@ -143,11 +143,17 @@ def test_modality_table_is_shown_with_the_published_figures(dataset, tmp_path):
                    "stack": {"WA": 0.61, "UA": 0.55}, "trained": None, "baseline": None},
                   {"condition": "only_face_nn", "modalities": ["face_nn"], "stack": {"WA": 0.41, "UA": 0.35},
                    "trained": {"WA": 0.45, "UA": 0.38}, "baseline": None}]
-    (build / "modalities.json").write_text(json.dumps({"split": "test", "conditions": conditions}))
+    table = {"split": "test", "conditions": conditions, "early_fusion": {"WA": 0.60, "UA": 0.5},
+             "smoothing": {"argmax": {"WA": 0.58, "UA": 0.5}, "viterbi": {"WA": 0.61, "UA": 0.55}}}
+    (build / "modalities.json").write_text(json.dumps(table))
     write_report(dataset, build, out, command="emo-gbm report")
     readme = (out / "README.md").read_text()
-    assert f"| {MODALITY_TITLES['face_nn']} alone | 0.410 / 0.350 | 0.450 / 0.380 | - | 0.480 |" in readme
-    assert "| all four | 0.610 / 0.550 | - | - | 0.525 |" in readme
+    assert f"| {MODALITY_TITLES['face_nn']} alone | 0.410 / 0.350 | 0.450 / 0.380 | - | - | 0.480 |" in readme
+    assert "| all four | 0.610 / 0.550 | - | - | - | 0.525 |" in readme
+    # the margins against the targets: early fusion missed, best single modality and smoother met
+    assert "| over early fusion | 0.6100 | 0.6000 | +0.0100 | >= 0.02 | no |" in readme
+    assert f"| over the best single modality ({MODALITY_TITLES['face_nn']}) | 0.6100 | 0.4500 | +0.1600 | >= 0.05 | yes |" in readme
+    assert "| smoother over per-window argmax | 0.6100 | 0.5800 | +0.0300 | >= 0.01 | yes |" in readme
 
 
 def test_gain_importance_groups_by_modality_and_statistic(tmp_path):

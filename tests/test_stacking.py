@@ -190,3 +190,34 @@ def test_bad_parameters_are_reported():
         stacker(missing_columns={"c": "a_missing"}).fit(X, y, groups=groups)
     with pytest.raises(ValueError, match="2 distinct groups"):
         stacker().fit(X, y, groups=np.zeros(len(y)))
+
+
+def test_meta_learner_setting_is_chosen_by_out_of_fold_log_loss():
+    X, y, groups = two_modality_data()
+    # C=1e-6 shrinks the meta-learner to the class prior: clearly the worse fit
+    clf = stacker(final_grid={"C": [1e-6, 1.0]}).fit(X, y, groups=groups)
+    assert clf.final_params_ == {"C": 1.0}
+    assert clf.final_estimator_.C == 1.0
+    losses = {row["C"]: row["log_loss"] for row in clf.final_scores_}
+    assert losses[1.0] < losses[1e-6] <= np.log(3) + 0.05
+    # the out-of-fold posteriors are those of the chosen setting
+    forced = stacker(final_grid={"C": [1.0]}).fit(X, y, groups=groups)
+    np.testing.assert_allclose(clf.oof_proba_, forced.oof_proba_)
+    with pytest.raises(ValueError, match="empty"):
+        stacker(final_grid={"C": []}).fit(X, y, groups=groups)
+
+
+def test_boosting_rounds_are_chosen_per_block_on_out_of_fold_posteriors():
+    X, y, groups = two_modality_data()
+    clf = stacker(estimator=LGBMClassifier(n_estimators=120, learning_rate=0.3, num_leaves=31, min_child_samples=2,
+                                           n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True))
+    clf.fit(X, y, groups=groups)
+    for name in ("a", "b"):
+        losses = clf.round_losses_[name]
+        assert list(losses) == [10, 20, 30, 50, 75, 100, 120]
+        assert clf.n_rounds_[name] == min(losses, key=losses.get)
+        assert clf.estimators_[name].n_estimators == clf.n_rounds_[name]
+    # a fast-learning, overfitting model on weak block "b" is best stopped early
+    assert clf.n_rounds_["b"] < 120
+    untuned = stacker(tune_rounds=False).fit(X, y, groups=groups)
+    assert untuned.n_rounds_ == {"a": None, "b": None} and untuned.round_losses_ == {"a": {}, "b": {}}

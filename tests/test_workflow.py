@@ -96,3 +96,17 @@ def test_registry_names_factories_and_rejects_unknown_names():
     assert get_pipeline("face_only").featurizer.modalities == ("face_nn",)
     with pytest.raises(ValueError, match="known: audio_only, early_fusion"):
         get_pipeline("late_fusion")
+
+
+def test_single_model_pipeline_trains_on_fewer_actors_than_folds(build):
+    windows = pd.read_parquet(build / "features" / "train.parquet")
+    frames = pd.read_parquet(build / "features" / "train_frames.parquet")
+    actors = sorted(windows["group"].unique())[:3]  # 3 actors for 5 folds
+    few = windows[windows["group"].isin(actors)].reset_index(drop=True)
+    pipe = get_pipeline("kinect_only").fit(few, frames[frames["rec_id"].isin(few["rec_id"])])
+    assert pipe.oof_window_proba_.shape == (len(few), 6)
+    assert pipe.n_rounds_ in (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)
+    assert pipe.smoothing_ in pipe.smoothers_
+    with pytest.raises(ValueError, match="single group"):
+        one = windows[windows["group"] == actors[0]]
+        get_pipeline("kinect_only").fit(one, frames[frames["rec_id"].isin(one["rec_id"])])

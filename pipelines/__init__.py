@@ -20,7 +20,7 @@ of the train windows.
 
 from emo_gbm.constants import MODALITIES
 from emo_gbm.smoothing import FrameSmoother
-from emo_gbm.stacking import StackedModalityClassifier, default_base_estimator, default_final_estimator
+from emo_gbm.stacking import StackedModalityClassifier, default_base_estimator
 from emo_gbm.windows import WindowFeaturizer
 
 from .base import FramePipeline
@@ -53,7 +53,7 @@ def _stacked(estimator, random_state, n_jobs):
     }
     classifier = StackedModalityClassifier(
         estimator=estimator,
-        final_estimator=default_final_estimator(),
+        final_estimator=None,  # logistic regression, its C chosen by grouped CV (StackedModalityClassifier)
         modality_columns=blocks,
         missing_columns={m: f"{m}__missing_frac" for m in MODALITIES},
         cv=CV_FOLDS,

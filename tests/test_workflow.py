@@ -110,3 +110,9 @@ def test_single_model_pipeline_trains_on_fewer_actors_than_folds(build):
     with pytest.raises(ValueError, match="single group"):
         one = windows[windows["group"] == actors[0]]
         get_pipeline("kinect_only").fit(one, frames[frames["rec_id"].isin(one["rec_id"])])
+
+
+def test_stacked_pipeline_chooses_its_meta_learner_by_grouped_cv():
+    classifier = get_pipeline("stacked_gbm").classifier
+    assert classifier.final_estimator is None and classifier.tune_rounds
+    assert [p["C"] for p in classifier._final_grid()] == [0.001, 0.01, 0.1, 1.0]

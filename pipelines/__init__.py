@@ -13,9 +13,9 @@ name               window classifier
 =================  ==============================================================
 
 Every pipeline reads windows of :data:`WINDOW_LENGTH` frames summarised by the "default"
-feature set, and ends with a :class:`~emo_gbm.smoothing.FrameSmoother` whose method (Viterbi,
-overlap-add argmax or per-window argmax) and settings are chosen on the out-of-fold posteriors
-of the train windows.
+feature set, and ends with a :class:`~emo_gbm.smoothing.FrameSmoother` whose method (Viterbi
+or the argmax of overlap-added posteriors) and settings are chosen on the out-of-fold posteriors
+of the train windows; the per-window argmax stays available for comparison.
 """
 
 from emo_gbm.constants import MODALITIES

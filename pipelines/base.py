@@ -12,6 +12,9 @@ from emo_gbm.stacking import cross_val_rounds, with_rounds
 
 N_CLASSES = len(EMOTIONS)
 
+#: The smoothing methods ``smoothing="auto"`` chooses from.
+AUTO_SMOOTHING = ("viterbi", "overlap")
+
 
 class FramePipeline:
     """Window features -> window classifier -> frame smoother, fitted on cached feature tables.
@@ -39,9 +42,10 @@ class FramePipeline:
     random_state : int, default=0
     n_jobs : int, default=1
     smoothing : {"auto", "viterbi", "overlap", "argmax"}, default="auto"
-        The smoothing method of the predictions; ``"auto"`` picks the one with the best WA
-        on the out-of-fold posteriors of the train windows (ties: the order of
-        :data:`~emo_gbm.smoothing.METHODS`).
+        The smoothing method of the predictions; ``"auto"`` picks, of
+        :data:`AUTO_SMOOTHING` (Viterbi, overlap-add argmax), the one with the best WA on the
+        out-of-fold posteriors of the train windows (ties: Viterbi). The per-window argmax is
+        kept as the plain reference to compare against, not a candidate.
 
     Attributes
     ----------
@@ -155,7 +159,7 @@ class FramePipeline:
             self.smoothers_[method] = smoother.fit(windows, self.oof_window_proba_, frames)
             self.smoothing_scores_[method] = float(smoother.tuning_scores_["wa"].max())
         if self.smoothing == "auto":
-            self.smoothing_ = max(METHODS, key=lambda m: (self.smoothing_scores_[m], -METHODS.index(m)))
+            self.smoothing_ = max(AUTO_SMOOTHING, key=lambda m: (self.smoothing_scores_[m], -AUTO_SMOOTHING.index(m)))
         else:
             self.smoothing_ = self.smoothing
         return self

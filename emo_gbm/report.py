@@ -1083,12 +1083,15 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     for name, deleted in conditions.items():
         started = time.perf_counter()
         if not deleted and hasattr(model, "smoothers_"):
-            # All four modalities: also score every smoother on the same window posteriors.
+            # All four modalities: score every smoother on the same window posteriors; the
+            # pipeline's own method gives the row.
             window_proba = model.predict_window_proba(windows)
-            for method in sorted(model.smoothers_):
-                smoothing[method] = _wa_ua(score_recordings(
-                    model.predict_frames(windows, n_frames, smoothing=method, window_proba=window_proba), truths))
-        predictions = model.predict_frames(delete_modalities(windows, deleted), n_frames)
+            by_method = {method: model.predict_frames(windows, n_frames, smoothing=method, window_proba=window_proba)
+                         for method in sorted(model.smoothers_)}
+            smoothing = {method: _wa_ua(score_recordings(p, truths)) for method, p in by_method.items()}
+            predictions = by_method[model.smoothing_]
+        else:
+            predictions = model.predict_frames(delete_modalities(windows, deleted), n_frames)
         rows.append({
             "condition": name,
             "modalities": [m for m in MODALITIES if m not in deleted],

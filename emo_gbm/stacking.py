@@ -148,26 +148,27 @@ def staged_proba(model, X, checkpoints, n_classes, model_classes=None):
     return out
 
 
-def select_rounds(staged, y, sample_weight=None):
-    """The checkpoint with the lowest (weighted) log-loss of out-of-fold posteriors.
+def lowest_log_loss(staged, y, sample_weight=None):
+    """The candidate (boosting checkpoint or meta-learner setting) whose out-of-fold
+    posteriors have the lowest (weighted) log-loss.
 
     Parameters
     ----------
-    staged : ndarray of shape (n_checkpoints, n_samples, n_classes)
-        Out-of-fold posteriors at each checkpoint.
+    staged : ndarray of shape (n_candidates, n_samples, n_classes)
+        Out-of-fold posteriors of each candidate.
     y : ndarray of int of shape (n_samples,)
     sample_weight : ndarray of shape (n_samples,), optional
 
     Returns
     -------
     best : int
-        Index of the checkpoint; the fewest rounds among equal losses.
-    losses : ndarray of shape (n_checkpoints,)
+        Index of the candidate; the first among equal losses (the fewest rounds).
+    losses : ndarray of shape (n_candidates,)
 
     Examples
     --------
     >>> staged = np.array([[[0.5, 0.5]], [[0.1, 0.9]], [[0.01, 0.99]]])
-    >>> best, losses = select_rounds(staged, np.array([1]))
+    >>> best, losses = lowest_log_loss(staged, np.array([1]))
     >>> int(best), losses.round(3).tolist()
     (2, [0.693, 0.105, 0.01])
     """
@@ -228,13 +229,24 @@ def cross_val_rounds(estimator, X, y, folds, sample_weight=None, tune=True, seed
         )
         for train, valid in folds
     )
-    staged = np.zeros((len(checkpoints), X.shape[0], n_classes))
+    oof, _, rounds, losses = _choose_rounds(folds, results, checkpoints, y, sample_weight, tuned=max_rounds is not None)
+    return oof, rounds, losses
+
+
+def _choose_rounds(folds, results, checkpoints, y, sample_weight, tuned):
+    """Out-of-fold posteriors at the best checkpoint, from the ``_fit_block`` results of each fold.
+
+    Returns the posteriors, the index of the checkpoint, the rounds chosen (None when not
+    ``tuned``) and the log-loss at each checkpoint (empty when not ``tuned``).
+    """
+    n_classes = results[0][2].shape[2]
+    staged = np.zeros((len(checkpoints), len(y), n_classes))
     for (_, valid), (_, _, valid_proba, _) in zip(folds, results):
         staged[:, valid] = valid_proba
-    best, losses = select_rounds(staged, y, sample_weight)
-    if max_rounds is None:
-        return staged[best], None, {}
-    return staged[best], checkpoints[best], dict(zip(checkpoints, losses.tolist()))
+    best, losses = lowest_log_loss(staged, y, sample_weight)
+    if not tuned:
+        return staged[best], best, None, {}
+    return staged[best], best, checkpoints[best], dict(zip(checkpoints, losses.tolist()))
 
 
 def _with_seed(estimator, seed):
@@ -581,13 +593,9 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         blank_by_fold = {}
         for b, name in enumerate(block_names):
             block_results = fold_results[b * n_folds : (b + 1) * n_folds]
-            staged = np.zeros((len(checkpoints), X.shape[0], n_classes))
-            for (_, valid), (_, _, valid_proba, _) in zip(self.folds_, block_results):
-                staged[:, valid] = valid_proba
-            best, losses = select_rounds(staged, y_encoded, sample_weight)
-            self.n_rounds_[name] = checkpoints[best]
-            self.round_losses_[name] = {} if max_rounds is None else dict(zip(checkpoints, losses.tolist()))
-            self.base_oof_proba_[name] = staged[best]
+            self.base_oof_proba_[name], best, self.n_rounds_[name], self.round_losses_[name] = _choose_rounds(
+                self.folds_, block_results, checkpoints, y_encoded, sample_weight, tuned=max_rounds is not None
+            )
             blank_by_fold[name] = [None if r[3] is None else r[3][best] for r in block_results]
 
         # The refits on all rows, with the chosen rounds.
@@ -624,13 +632,15 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         staged = np.zeros((len(candidates), X.shape[0], n_classes))
         for train, valid in self.folds_:
             weight = None if sample_weight is None else sample_weight[train]
+            single_class = np.unique(y_encoded[train]).size < 2
+            if single_class:  # the same prior whatever the setting
+                prior = DummyClassifier(strategy="prior").fit(meta_train[train], y_encoded[train])
+                staged[:, valid] = _proba_all_classes(prior, meta_clean[valid], n_classes)
+                continue
             for k, candidate in enumerate(candidates):
-                if np.unique(y_encoded[train]).size < 2:
-                    fold_model = DummyClassifier(strategy="prior").fit(meta_train[train], y_encoded[train])
-                else:
-                    fold_model = _fit(_with_seed(candidate, final_seed), meta_train[train], y_encoded[train], weight)
+                fold_model = _fit(_with_seed(candidate, final_seed), meta_train[train], y_encoded[train], weight)
                 staged[k, valid] = _proba_all_classes(fold_model, meta_clean[valid], n_classes)
-        best, losses = select_rounds(staged, y_encoded, sample_weight)
+        best, losses = lowest_log_loss(staged, y_encoded, sample_weight)
         self.final_params_ = grid[best]
         self.final_scores_ = [dict(params, log_loss=float(loss)) for params, loss in zip(grid, losses)]
         self.oof_proba_ = staged[best]

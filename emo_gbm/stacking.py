@@ -2,7 +2,8 @@
 
 One base classifier per block of columns (one block per modality) is fitted; their
 out-of-fold posteriors, together with each block's missing fraction, are the inputs of a
-meta-learner. scikit-learn's ``StackingClassifier`` cannot pass ``groups`` to its splitter,
+meta-learner, optionally with their temporal context: the same values averaged over the
+row's whole sequence (recording), and at neighbouring positions in it. scikit-learn's ``StackingClassifier`` cannot pass ``groups`` to its splitter,
 and overlapping windows of one recording (or one actor) must never sit on both sides of a
 fold, so this is its own small estimator.
 """
@@ -82,7 +83,66 @@ def default_final_estimator():
 
 
 #: Inverse regularisation strengths of the default meta-learner, chosen by grouped cross-validation.
-META_C_GRID = (0.001, 0.01, 0.1, 1.0)
+META_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+
+def context_features(values, sequences=None, positions=None, offsets=(), sequence_mean=False):
+    """Each row's values at neighbouring positions of its sequence, and the sequence's mean.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_values)
+    sequences : array-like of shape (n_samples,), default=None
+        Sequence (recording) of each row; None makes every row its own sequence.
+    positions : array-like of shape (n_samples,), int, default=None
+        Position of each row in its sequence (e.g. the window's first frame); None: the
+        row's index.
+    offsets : sequence of int, default=()
+        For each offset, the values of the row of the same sequence at ``position +
+        offset``; where there is none, the row whose position is nearest to it (at the
+        ends of a sequence: its first or last row).
+    sequence_mean : bool, default=False
+        Append the mean of the values over each row's sequence.
+
+    Returns
+    -------
+    context : ndarray of shape (n_samples, n_values * (len(offsets) + sequence_mean))
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.array([[1.0], [2.0], [3.0], [10.0]])
+    >>> context_features(v, ["a", "a", "a", "b"], [0, 100, 200, 0], offsets=(-100, 100), sequence_mean=True).tolist()
+    [[1.0, 2.0, 2.0], [1.0, 3.0, 2.0], [2.0, 3.0, 2.0], [10.0, 10.0, 10.0]]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[0]
+    codes = np.arange(n) if sequences is None else np.unique(np.asarray(sequences), return_inverse=True)[1].ravel()
+    positions = np.arange(n, dtype=np.int64) if positions is None else np.asarray(positions, dtype=np.int64)
+    if codes.shape[0] != n or positions.shape[0] != n:
+        raise ValueError(f"sequences and positions need one entry per row ({n})")
+    parts = []
+    if len(offsets) and n:
+        order = np.lexsort((positions, codes))
+        seq, pos = codes[order], positions[order]
+        low, high = pos[np.searchsorted(seq, seq, "left")], pos[np.searchsorted(seq, seq, "right") - 1]
+        span = int(pos.max() - pos.min()) + 1
+        key = seq * span + (pos - pos.min())
+        sorted_values = values[order]
+        for offset in offsets:
+            target = seq * span + (np.clip(pos + int(offset), low, high) - pos.min())
+            right = np.searchsorted(key, target, "left")
+            left = np.maximum(right - 1, 0)
+            nearest = np.where(target - key[left] < key[right] - target, left, right)
+            shifted = np.empty_like(values)
+            shifted[order] = sorted_values[nearest]
+            parts.append(shifted)
+    if sequence_mean:
+        counts = np.bincount(codes, minlength=codes.max() + 1 if n else 0)
+        sums = np.zeros((counts.size, values.shape[1]))
+        np.add.at(sums, codes, values)
+        parts.append(sums[codes] / counts[codes, None])
+    return np.hstack(parts) if parts else np.zeros((n, 0))
+
 
 #: Numbers of boosting rounds at which out-of-fold posteriors are scored when the rounds are tuned.
 ROUND_GRID = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500, 700, 1000, 1500, 2000)
@@ -263,6 +323,11 @@ def _fit(estimator, X, y, sample_weight):
     return estimator.fit(X, y)
 
 
+def _fit_and_predict(estimator, X, y, sample_weight, X_predict, n_classes):
+    """Fit on (X, y) and return the posteriors of every class for ``X_predict``."""
+    return _proba_all_classes(_fit(estimator, X, y, sample_weight), X_predict, n_classes)
+
+
 def _proba_all_classes(estimator, X, n_classes, model_classes=None, **kwargs):
     """``predict_proba`` with one column per class 0..n_classes-1, zeros for classes the
     estimator never saw. ``model_classes`` maps the estimator's own labels 0..k-1 to class
@@ -345,7 +410,19 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         Share of training rows in which one randomly chosen block is blanked (NaN
         features, missing fraction 1): for the base models, so they learn what an absent
         modality means, and separately for the meta-learner, whose row then gets the
-        base model's posterior for a blank input.
+        base model's posterior for a blank input. The meta-learner's dropout blanks the
+        block in whole sequences (every row of a chosen sequence) when ``sequences`` are
+        passed to ``fit``, as a modality missing from a whole recording would be, so its
+        temporal context is blank too.
+    context_offsets : sequence of int, default=()
+        Temporal context of the meta-learner: for each offset, the block log-posteriors of
+        the row at that distance in the same sequence (in the units of the ``positions``
+        passed to ``fit`` and ``predict_proba``, e.g. frames; rows when none are passed),
+        see :func:`context_features`.
+    sequence_mean : bool, default=False
+        Also give the meta-learner the mean of the block log-posteriors and of the missing
+        fractions over each row's sequence (its recording): what the recording as a whole
+        looks like to each modality.
     tune_rounds : bool, default=True
         For LightGBM and XGBoost base estimators, choose each block's number of boosting
         rounds by grouped cross-validation: the fold models are fitted with the
@@ -423,6 +500,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         missing_columns=None,
         cv=5,
         modality_dropout=0.0,
+        context_offsets=(),
+        sequence_mean=False,
         tune_rounds=True,
         random_state=None,
         n_jobs=1,
@@ -434,6 +513,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         self.missing_columns = missing_columns
         self.cv = cv
         self.modality_dropout = modality_dropout
+        self.context_offsets = context_offsets
+        self.sequence_mean = sequence_mean
         self.tune_rounds = tune_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -517,10 +598,28 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ meta features
 
-    def _meta_features(self, block_proba, missing_fractions):
-        """Log-posteriors of every block, then the missing fractions."""
-        logs = [np.log(np.clip(block_proba[name], PROBA_FLOOR, 1.0)) for name in self.blocks_]
-        return np.hstack(logs + [missing_fractions])
+    def _meta_features(self, block_proba, missing_fractions, sequences=None, positions=None):
+        """Log-posteriors of every block, the missing fractions, then their temporal context."""
+        logs = np.hstack([np.log(np.clip(block_proba[name], PROBA_FLOOR, 1.0)) for name in self.blocks_])
+        parts = [logs, missing_fractions]
+        if len(self.context_offsets):
+            parts.append(context_features(logs, sequences, positions, offsets=self.context_offsets))
+        if self.sequence_mean:
+            parts.append(context_features(np.hstack([logs, missing_fractions]), sequences, positions, sequence_mean=True))
+        return np.hstack(parts)
+
+    def _check_sequences(self, X, sequences, positions):
+        """Sequences and positions as arrays of one entry per row (or None)."""
+        checked = []
+        for name, values in (("sequences", sequences), ("positions", positions)):
+            if values is not None:
+                values = np.asarray(values)
+                if values.ndim != 1 or values.shape[0] != X.shape[0]:
+                    raise ValueError(f"{name} has shape {values.shape}, expected ({X.shape[0]},)")
+                if name == "positions" and not np.issubdtype(values.dtype, np.integer):
+                    raise ValueError(f"positions must be integers, got dtype {values.dtype}")
+            checked.append(values)
+        return checked
 
     def _missing_fractions(self, X):
         columns = [
@@ -532,7 +631,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit / predict
 
-    def fit(self, X, y, sample_weight=None, groups=None):
+    def fit(self, X, y, sample_weight=None, groups=None, sequences=None, positions=None):
         """Fit the base models out of fold, the meta-learner, and refit the base models.
 
         Parameters
@@ -544,6 +643,11 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             Passed to every estimator whose ``fit`` accepts ``sample_weight``.
         groups : array-like of shape (n_samples,), default=None
             Group of each row (actor, else recording); no group is split across a fold.
+        sequences : array-like of shape (n_samples,), default=None
+            Sequence (recording) of each row, for ``context_offsets`` and
+            ``sequence_mean``; None: every row is its own sequence.
+        positions : array-like of shape (n_samples,), int, default=None
+            Position of each row in its sequence (a window's first frame); None: row index.
 
         Returns
         -------
@@ -563,12 +667,18 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes, got 1 class")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+        sequences, positions = self._check_sequences(X, sequences, positions)
         self.blocks_, self.missing_positions_ = self._resolve_blocks()
         rng = check_random_state(self.random_state)
         self.folds_ = self._make_folds(X, y_encoded, groups, rng)
         block_names = list(self.blocks_)
         base_dropout = self._dropout_blocks(X.shape[0], len(block_names), rng)
-        meta_dropout = self._dropout_blocks(X.shape[0], len(block_names), rng)
+        # The meta-learner's dropout blanks a block in whole sequences (rows, without them).
+        if sequences is None:
+            sequence_codes = np.arange(X.shape[0])
+        else:
+            sequence_codes = np.unique(sequences, return_inverse=True)[1].ravel()
+        meta_dropout = self._dropout_blocks(sequence_codes.max() + 1, len(block_names), rng)[sequence_codes]
         seeds = rng.randint(2**31 - 1, size=len(block_names))
         estimator = default_base_estimator() if self.estimator is None else self.estimator
         all_rows = np.arange(X.shape[0])
@@ -577,13 +687,13 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         checkpoints = [None] if max_rounds is None else round_checkpoints(max_rounds)
         with_blank = self.modality_dropout > 0
         block_X = {name: X[:, self.blocks_[name]] for name in block_names}
-        positions = {name: self._position_in_block(name) for name in block_names}
+        missing_in_block = {name: self._position_in_block(name) for name in block_names}
 
         # The fold models of every block, in parallel.
         fold_results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_block)(
                 estimator, seeds[b], block_X[name], y_encoded, sample_weight, train, base_dropout[train] == b,
-                positions[name], valid, n_classes, with_blank, checkpoints,
+                missing_in_block[name], valid, n_classes, with_blank, checkpoints,
             )
             for b, name in enumerate(block_names)
             for train, valid in self.folds_
@@ -602,7 +712,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         refits = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_block)(
                 with_rounds(estimator, self.n_rounds_[name]), seeds[b], block_X[name], y_encoded, sample_weight,
-                all_rows, base_dropout == b, positions[name], None, n_classes, with_blank,
+                all_rows, base_dropout == b, missing_in_block[name], None, n_classes, with_blank,
             )
             for b, name in enumerate(block_names)
         )
@@ -623,23 +733,30 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
                 column = [n for n in block_names if self.missing_positions_[n] is not None].index(name)
                 missing_dropped[meta_dropout == b, column] = 1.0
 
-        meta_clean = self._meta_features(self.base_oof_proba_, missing)
-        meta_train = self._meta_features(oof_dropped, missing_dropped)
+        meta_clean = self._meta_features(self.base_oof_proba_, missing, sequences, positions)
+        meta_train = self._meta_features(oof_dropped, missing_dropped, sequences, positions)
         final = default_final_estimator() if self.final_estimator is None else self.final_estimator
         grid = self._final_grid()
         final_seed = int(rng.randint(2**31 - 1))
         candidates = [clone(final).set_params(**params) for params in grid]
         staged = np.zeros((len(candidates), X.shape[0], n_classes))
+        jobs = []
         for train, valid in self.folds_:
-            weight = None if sample_weight is None else sample_weight[train]
-            single_class = np.unique(y_encoded[train]).size < 2
-            if single_class:  # the same prior whatever the setting
+            if np.unique(y_encoded[train]).size < 2:  # the same prior whatever the setting
                 prior = DummyClassifier(strategy="prior").fit(meta_train[train], y_encoded[train])
                 staged[:, valid] = _proba_all_classes(prior, meta_clean[valid], n_classes)
                 continue
-            for k, candidate in enumerate(candidates):
-                fold_model = _fit(_with_seed(candidate, final_seed), meta_train[train], y_encoded[train], weight)
-                staged[k, valid] = _proba_all_classes(fold_model, meta_clean[valid], n_classes)
+            weight = None if sample_weight is None else sample_weight[train]
+            jobs += [(k, train, valid, weight) for k in range(len(candidates))]
+        # Every (fold, setting) meta-learner in parallel.
+        fold_probas = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_and_predict)(
+                _with_seed(candidates[k], final_seed), meta_train[train], y_encoded[train], weight, meta_clean[valid], n_classes
+            )
+            for k, train, valid, weight in jobs
+        )
+        for (k, _, valid, _), proba in zip(jobs, fold_probas):
+            staged[k, valid] = proba
         best, losses = lowest_log_loss(staged, y_encoded, sample_weight)
         self.final_params_ = grid[best]
         self.final_scores_ = [dict(params, log_loss=float(loss)) for params, loss in zip(grid, losses)]
@@ -675,12 +792,15 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         )
         return dict(zip(names, probas))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, sequences=None, positions=None):
         """Posterior of each class.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
+        sequences, positions : array-like of shape (n_samples,), default=None
+            As for :meth:`fit`: the temporal context of the meta-learner comes from the
+            rows of the same sequence given here.
 
         Returns
         -------
@@ -688,19 +808,22 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "final_estimator_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=[np.float32, np.float64])
-        meta = self._meta_features(self._base_proba(X), self._missing_fractions(X))
+        sequences, positions = self._check_sequences(X, sequences, positions)
+        meta = self._meta_features(self._base_proba(X), self._missing_fractions(X), sequences, positions)
         return _proba_all_classes(self.final_estimator_, meta, self.classes_.size)
 
-    def predict(self, X):
+    def predict(self, X, sequences=None, positions=None):
         """Most probable class.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
+        sequences, positions : array-like of shape (n_samples,), default=None
+            As for :meth:`predict_proba`.
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "final_estimator_")
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return self.classes_[np.argmax(self.predict_proba(X, sequences, positions), axis=1)]

@@ -3,7 +3,8 @@
 =================  ==============================================================
 name               window classifier
 =================  ==============================================================
-``stacked_gbm``    one LightGBM per modality, stacked under a logistic regression
+``stacked_gbm``    one LightGBM per modality, stacked under a logistic regression that
+                   also sees the recording's mean posteriors
 ``stacked_xgb``    the same with XGBoost base models
 ``early_fusion``   one LightGBM on the features of every modality
 ``audio_only``     one LightGBM on the audio features
@@ -37,6 +38,11 @@ FEATURE_SET = "default"
 #: Share of train windows with one modality blanked (see StackedModalityClassifier).
 MODALITY_DROPOUT = 0.2
 
+#: The stack's meta-learner also sees the recording's mean block log-posteriors and missing
+#: fractions. (Neighbouring windows' posteriors, ``context_offsets``, scored lower on the train
+#: out-of-fold windows once smoothed, so they are not used.)
+SEQUENCE_MEAN = True
+
 #: Grouped folds for out-of-fold posteriors.
 CV_FOLDS = 5
 
@@ -58,6 +64,7 @@ def _stacked(estimator, random_state, n_jobs):
         missing_columns={m: f"{m}__missing_frac" for m in MODALITIES},
         cv=CV_FOLDS,
         modality_dropout=MODALITY_DROPOUT,
+        sequence_mean=SEQUENCE_MEAN,
         random_state=random_state,
         n_jobs=n_jobs,
     )
@@ -72,6 +79,9 @@ def _single_model(modalities, random_state, n_jobs):
 
 def stacked_gbm(random_state=0, n_jobs=1):
     """Per-modality LightGBM models stacked under a logistic regression, with modality dropout.
+
+    The meta-learner sees each window's per-modality log-posteriors and missing fractions,
+    and their means over the window's recording (:data:`SEQUENCE_MEAN`).
 
     Examples
     --------

@@ -33,6 +33,8 @@ class FramePipeline:
         computes grouped out-of-fold posteriors itself with ``cv`` folds (fewer when there
         are fewer groups), choosing the boosting rounds of a LightGBM or XGBoost
         classifier on them (:func:`~emo_gbm.stacking.cross_val_rounds`) before the refit.
+        A classifier whose ``fit`` and ``predict_proba`` accept ``sequences`` and
+        ``positions`` gets each window's recording and first frame (temporal context).
     smoother : FrameSmoother
         Tuned on the out-of-fold posteriors of the train windows, once per smoothing
         method (its own ``method`` is overridden); every method stays available for
@@ -99,6 +101,13 @@ class FramePipeline:
             )
         return windows[self.feature_columns_]
 
+    @staticmethod
+    def _sequences(method, windows):
+        """The recording and first frame of each window, for a classifier method that takes them."""
+        if "sequences" not in inspect.signature(method).parameters:
+            return {}
+        return {"sequences": windows["rec_id"].to_numpy(), "positions": windows["start"].to_numpy(np.int64)}
+
     def _all_classes(self, proba):
         """Posteriors with one column per emotion (zeros for classes absent from training)."""
         full = np.zeros((proba.shape[0], N_CLASSES))
@@ -133,7 +142,7 @@ class FramePipeline:
         groups = windows["group"].to_numpy()
         self.classifier_ = clone(self.classifier)
         if "groups" in inspect.signature(self.classifier_.fit).parameters:
-            self.classifier_.fit(X, y, sample_weight=weight, groups=groups)
+            self.classifier_.fit(X, y, sample_weight=weight, groups=groups, **self._sequences(self.classifier_.fit, windows))
             oof = self.classifier_.oof_proba_
             self.n_rounds_ = None
         else:
@@ -176,7 +185,10 @@ class FramePipeline:
         -------
         proba : ndarray of shape (n_windows, 6)
         """
-        return self._all_classes(self.classifier_.predict_proba(self._features(windows)))
+        proba = self.classifier_.predict_proba(
+            self._features(windows), **self._sequences(self.classifier_.predict_proba, windows)
+        )
+        return self._all_classes(proba)
 
     def predict_frame_proba(self, windows, n_frames_by_rec):
         """Overlap-added frame posteriors (the input of the Viterbi pass).

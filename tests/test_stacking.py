@@ -11,7 +11,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from xgboost import XGBClassifier
 
-from emo_gbm.stacking import StackedModalityClassifier
+from emo_gbm.stacking import StackedModalityClassifier, context_features
 
 
 def small_lgbm():
@@ -221,3 +221,65 @@ def test_boosting_rounds_are_chosen_per_block_on_out_of_fold_posteriors():
     assert clf.n_rounds_["b"] < 120
     untuned = stacker(tune_rounds=False).fit(X, y, groups=groups)
     assert untuned.n_rounds_ == {"a": None, "b": None} and untuned.round_losses_ == {"a": {}, "b": {}}
+
+
+def test_context_features_follow_positions_within_each_sequence():
+    values = np.array([[3.0], [1.0], [10.0], [2.0], [20.0]])
+    sequences = np.array(["a", "a", "b", "a", "b"])  # rows of a sequence need not be adjacent or sorted
+    positions = np.array([200, 0, 0, 100, 50])
+    context = context_features(values, sequences, positions, offsets=(-100, 100, 300), sequence_mean=True)
+    # at -100 / +100 / +300: the row there, else the nearest position of the same sequence
+    assert context[:, 0].tolist() == [2.0, 1.0, 10.0, 1.0, 10.0]
+    assert context[:, 1].tolist() == [3.0, 2.0, 20.0, 3.0, 20.0]
+    assert context[:, 2].tolist() == [3.0, 3.0, 20.0, 3.0, 20.0]
+    assert context[:, 3].tolist() == [2.0, 2.0, 15.0, 2.0, 15.0]
+    # without sequences every row is its own sequence
+    alone = context_features(values, offsets=(-1, 1), sequence_mean=True)
+    assert np.array_equal(alone, np.repeat(values, 3, axis=1))
+    assert context_features(values).shape == (5, 0)
+    with pytest.raises(ValueError, match="one entry per row"):
+        context_features(values, sequences[:3])
+
+
+def sequence_data(n_groups=12, sequences_per_group=2, rows_per_sequence=20, seed=0):
+    """Each sequence has one class; a row shows it only weakly, the whole sequence clearly."""
+    rng = np.random.default_rng(seed)
+    n_sequences = n_groups * sequences_per_group
+    sequence_class = rng.integers(0, 3, n_sequences)
+    sequences = np.repeat(np.arange(n_sequences), rows_per_sequence)
+    y = sequence_class[sequences]
+    groups = sequences // sequences_per_group
+    a = 0.6 * np.eye(3)[y] @ rng.normal(size=(3, 5)) + rng.normal(size=(y.size, 5))
+    b = 0.4 * np.eye(3)[y] @ rng.normal(size=(3, 4)) + rng.normal(size=(y.size, 4))
+    frame = pd.DataFrame(np.c_[a, np.zeros(y.size), b, np.zeros(y.size)])
+    frame.columns = [f"a{i}" for i in range(5)] + ["a_missing"] + [f"b{i}" for i in range(4)] + ["b_missing"]
+    positions = np.tile(np.arange(rows_per_sequence) * 100, n_sequences)
+    return frame, y, groups, sequences, positions
+
+
+def test_sequence_mean_gives_the_meta_learner_the_whole_recording():
+    X, y, groups, sequences, positions = sequence_data()
+    plain = stacker().fit(X, y, groups=groups, sequences=sequences, positions=positions)
+    with_mean = stacker(sequence_mean=True).fit(X, y, groups=groups, sequences=sequences, positions=positions)
+    plain_accuracy = np.mean(plain.oof_proba_.argmax(1) == y)
+    mean_accuracy = np.mean(with_mean.oof_proba_.argmax(1) == y)
+    assert mean_accuracy > plain_accuracy + 0.15, (plain_accuracy, mean_accuracy)
+    X_new, y_new, _, sequences_new, positions_new = sequence_data(n_groups=4, seed=1)
+    in_context = with_mean.predict(X_new, sequences=sequences_new, positions=positions_new)
+    alone = with_mean.predict(X_new)  # each row its own sequence
+    assert np.mean(in_context == y_new) > np.mean(alone == y_new) + 0.1
+    # the context comes from the rows passed together: order does not matter
+    order = np.random.default_rng(0).permutation(y_new.size)
+    shuffled = with_mean.predict_proba(X_new.iloc[order], sequences=sequences_new[order], positions=positions_new[order])
+    assert np.allclose(shuffled, with_mean.predict_proba(X_new, sequences_new, positions_new)[order])
+
+
+def test_neighbour_context_and_sequence_arguments_are_checked():
+    X, y, groups, sequences, positions = sequence_data(n_groups=6)
+    clf = stacker(context_offsets=(-100, 100)).fit(X, y, groups=groups, sequences=sequences, positions=positions)
+    n_meta = clf.final_estimator_.coef_.shape[1]
+    assert n_meta == 3 * 2 + 2 + 2 * (3 * 2)  # log-posteriors, missing fractions, two neighbours
+    with pytest.raises(ValueError, match="sequences has shape"):
+        clf.predict(X, sequences=sequences[:-1])
+    with pytest.raises(ValueError, match="positions must be integers"):
+        clf.predict(X, sequences=sequences, positions=positions + 0.5)

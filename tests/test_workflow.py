@@ -2,12 +2,14 @@
 
 import shutil
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
 from emo_gbm.constants import MODALITIES
 from emo_gbm.io import list_recordings, read_template
+from emo_gbm.stacking import META_C_GRID
 from emo_gbm.synth import generate
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
 from pipelines import PIPELINES, TRAIN_HOP, FramePipeline, get_pipeline
@@ -64,6 +66,18 @@ def test_train_predict_every_template_frame_and_reload_identically(dataset, buil
     np.testing.assert_allclose(proba[ids[0]].sum(axis=1), 1, rtol=1e-5)
     argmax = predict(build, split="test", pipeline="stacked_gbm", smoothing="argmax")
     assert all(argmax[r].shape == labels[r].shape for r in ids)
+    # The meta-learner's recording context comes from the recording's own windows only.
+    pipe = joblib.load(path)
+    windows = pd.read_parquet(build / "features" / "test.parquet")
+    together = pipe.predict_window_proba(windows)
+    for rec_id in windows["rec_id"].unique()[:3]:
+        rows = (windows["rec_id"] == rec_id).to_numpy()
+        alone = pipe.predict_window_proba(windows[rows].iloc[::-1])[::-1]
+        np.testing.assert_allclose(alone, together[rows], rtol=1e-6, atol=1e-9)
+    seen = windows.loc[windows["face_nn__missing_frac"] < 1, "rec_id"].iloc[0]  # one with features
+    first = (windows["rec_id"] == seen).to_numpy()
+    half = np.flatnonzero(first)[: first.sum() // 2]
+    assert not np.allclose(pipe.predict_window_proba(windows.iloc[half]), together[half])
 
 
 def test_training_is_deterministic_whatever_n_jobs(build, tmp_path):
@@ -115,4 +129,5 @@ def test_single_model_pipeline_trains_on_fewer_actors_than_folds(build):
 def test_stacked_pipeline_chooses_its_meta_learner_by_grouped_cv():
     classifier = get_pipeline("stacked_gbm").classifier
     assert classifier.final_estimator is None and classifier.tune_rounds
-    assert [p["C"] for p in classifier._final_grid()] == [0.001, 0.01, 0.1, 1.0]
+    assert [p["C"] for p in classifier._final_grid()] == list(META_C_GRID)
+    assert classifier.sequence_mean  # the meta-learner sees each recording's mean posteriors

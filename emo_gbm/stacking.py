@@ -16,6 +16,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter, validate_data
@@ -62,6 +65,30 @@ def default_base_estimator(random_state=0):
         deterministic=True,
         force_row_wise=True,
         verbose=-1,
+    )
+
+
+def default_linear_expert(C=0.1):
+    """A linear base classifier: mean-imputed, standardised multinomial logistic regression.
+
+    Stacked beside a gradient-boosted model of the same modality (on that modality's window
+    means), it adds a smooth, differently biased view whose errors the meta-learner can
+    average out. Missing values are imputed with the training mean (a column never observed
+    gets 0), so it accepts the NaN of absent modalities.
+
+    Returns
+    -------
+    Pipeline
+
+    Examples
+    --------
+    >>> [name for name, _ in default_linear_expert().steps]
+    ['simpleimputer', 'standardscaler', 'logisticregression']
+    """
+    return make_pipeline(
+        SimpleImputer(strategy="mean", keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=C, max_iter=1000),
     )
 
 
@@ -318,8 +345,14 @@ def _with_seed(estimator, seed):
 
 
 def _fit(estimator, X, y, sample_weight):
-    if sample_weight is not None and has_fit_parameter(estimator, "sample_weight"):
-        return estimator.fit(X, y, sample_weight=sample_weight)
+    """``fit``, with the sample weights when the estimator (or a Pipeline's last step) takes them."""
+    if sample_weight is not None:
+        if isinstance(estimator, Pipeline):
+            name, last = estimator.steps[-1]
+            if last != "passthrough" and has_fit_parameter(last, "sample_weight"):
+                return estimator.fit(X, y, **{f"{name}__sample_weight": sample_weight})
+        elif has_fit_parameter(estimator, "sample_weight"):
+            return estimator.fit(X, y, sample_weight=sample_weight)
     return estimator.fit(X, y)
 
 
@@ -382,10 +415,11 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : classifier, default=None
-        The base classifier fitted on each block of columns; it must accept NaN (LightGBM,
-        XGBoost, HistGradientBoosting). ``None`` means :func:`default_base_estimator`. Its
-        ``random_state`` is set from ``random_state`` for every clone.
+    estimator : classifier or dict of str to classifier, default=None
+        The base classifier fitted on each block of columns, or one per block name; it must
+        accept NaN (LightGBM, XGBoost, HistGradientBoosting, :func:`default_linear_expert`).
+        ``None`` means :func:`default_base_estimator`. Its ``random_state`` (if any) is set
+        from ``random_state`` for every clone.
     final_estimator : classifier, default=None
         The meta-learner; ``None`` means :func:`default_final_estimator`. Its inputs are the
         log of each block's posteriors (floored at :data:`PROBA_FLOOR`) followed by the
@@ -399,15 +433,18 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         DataFrame, else integer positions). ``None`` makes all columns one block.
     missing_columns : dict of str to (str or int), default=None
         Block name -> the column holding that block's missing fraction (1 = absent). It is
-        also given to the meta-learner and is set to 1 when dropout blanks the block; a NaN
-        in it is read as 1. ``None``: blocks have no missing-fraction column.
+        also given to the meta-learner (once, when several blocks share it) and is set to 1
+        when dropout blanks the block; a NaN in it is read as 1. Blocks sharing a column are
+        one modality read by several base models: dropout blanks them together. ``None``:
+        blocks have no missing-fraction column.
     cv : int, cross-validation splitter or iterable, default=5
         Folds for the out-of-fold posteriors. An int gives ``StratifiedGroupKFold`` when
         ``groups`` is passed to ``fit`` (so no group is on both sides of a fold), else
         ``StratifiedKFold``, both shuffled with ``random_state``; the number of folds is
         capped by the number of groups.
     modality_dropout : float, default=0.0
-        Share of training rows in which one randomly chosen block is blanked (NaN
+        Share of training rows in which one randomly chosen block (with the blocks sharing
+        its missing-fraction column) is blanked (NaN
         features, missing fraction 1): for the base models, so they learn what an absent
         modality means, and separately for the meta-learner, whose row then gets the
         base model's posterior for a blank input. The meta-learner's dropout blanks the
@@ -592,7 +629,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         return folds
 
     def _dropout_blocks(self, n_samples, n_blocks, rng):
-        """Block index to blank for each row, -1 where nothing is blanked."""
+        """Dropout unit (see :meth:`_dropout_units`) to blank for each row, -1 where nothing is blanked."""
         chosen = rng.randint(n_blocks, size=n_samples)
         return np.where(rng.random_sample(n_samples) < self.modality_dropout, chosen, -1)
 
@@ -621,12 +658,35 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             checked.append(values)
         return checked
 
+    def _missing_order(self):
+        """The distinct missing-fraction columns, in the order of the blocks naming them."""
+        order = []
+        for position in self.missing_positions_.values():
+            if position is not None and position not in order:
+                order.append(position)
+        return order
+
+    def _dropout_units(self):
+        """Block name -> index of its dropout unit: blocks sharing a missing-fraction column
+        (one modality read by several base models) are blanked together."""
+        units, unit_of = [], {}
+        for name, position in self.missing_positions_.items():
+            key = ("missing", position) if position is not None else ("block", name)
+            if key not in units:
+                units.append(key)
+            unit_of[name] = units.index(key)
+        return unit_of
+
+    def _block_estimator(self, name):
+        """The base classifier of one block."""
+        if isinstance(self.estimator, dict):
+            if name not in self.estimator:
+                raise ValueError(f"estimator is a dict without an entry for block {name!r}")
+            return self.estimator[name]
+        return default_base_estimator() if self.estimator is None else self.estimator
+
     def _missing_fractions(self, X):
-        columns = [
-            np.nan_to_num(X[:, position].astype(np.float64), nan=1.0)
-            for position in self.missing_positions_.values()
-            if position is not None
-        ]
+        columns = [np.nan_to_num(X[:, position].astype(np.float64), nan=1.0) for position in self._missing_order()]
         return np.column_stack(columns) if columns else np.zeros((X.shape[0], 0))
 
     # ------------------------------------------------------------------ fit / predict
@@ -672,19 +732,24 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         self.folds_ = self._make_folds(X, y_encoded, groups, rng)
         block_names = list(self.blocks_)
-        base_dropout = self._dropout_blocks(X.shape[0], len(block_names), rng)
+        # Dropout blanks a modality: every block reading the same missing-fraction column.
+        unit_of = self._dropout_units()
+        n_units = max(unit_of.values()) + 1
+        base_dropout = self._dropout_blocks(X.shape[0], n_units, rng)
         # The meta-learner's dropout blanks a block in whole sequences (rows, without them).
         if sequences is None:
             sequence_codes = np.arange(X.shape[0])
         else:
             sequence_codes = np.unique(sequences, return_inverse=True)[1].ravel()
-        meta_dropout = self._dropout_blocks(sequence_codes.max() + 1, len(block_names), rng)[sequence_codes]
+        meta_dropout = self._dropout_blocks(sequence_codes.max() + 1, n_units, rng)[sequence_codes]
         seeds = rng.randint(2**31 - 1, size=len(block_names))
-        estimator = default_base_estimator() if self.estimator is None else self.estimator
+        estimators = {name: self._block_estimator(name) for name in block_names}
         all_rows = np.arange(X.shape[0])
 
-        max_rounds = boosting_rounds(estimator) if self.tune_rounds else None
-        checkpoints = [None] if max_rounds is None else round_checkpoints(max_rounds)
+        checkpoints = {}
+        for name in block_names:
+            max_rounds = boosting_rounds(estimators[name]) if self.tune_rounds else None
+            checkpoints[name] = [None] if max_rounds is None else round_checkpoints(max_rounds)
         with_blank = self.modality_dropout > 0
         block_X = {name: X[:, self.blocks_[name]] for name in block_names}
         missing_in_block = {name: self._position_in_block(name) for name in block_names}
@@ -692,8 +757,9 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         # The fold models of every block, in parallel.
         fold_results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_block)(
-                estimator, seeds[b], block_X[name], y_encoded, sample_weight, train, base_dropout[train] == b,
-                missing_in_block[name], valid, n_classes, with_blank, checkpoints,
+                estimators[name], seeds[b], block_X[name], y_encoded, sample_weight, train,
+                base_dropout[train] == unit_of[name], missing_in_block[name], valid, n_classes, with_blank,
+                checkpoints[name],
             )
             for b, name in enumerate(block_names)
             for train, valid in self.folds_
@@ -704,15 +770,17 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         for b, name in enumerate(block_names):
             block_results = fold_results[b * n_folds : (b + 1) * n_folds]
             self.base_oof_proba_[name], best, self.n_rounds_[name], self.round_losses_[name] = _choose_rounds(
-                self.folds_, block_results, checkpoints, y_encoded, sample_weight, tuned=max_rounds is not None
+                self.folds_, block_results, checkpoints[name], y_encoded, sample_weight,
+                tuned=checkpoints[name] != [None],
             )
             blank_by_fold[name] = [None if r[3] is None else r[3][best] for r in block_results]
 
         # The refits on all rows, with the chosen rounds.
         refits = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_block)(
-                with_rounds(estimator, self.n_rounds_[name]), seeds[b], block_X[name], y_encoded, sample_weight,
-                all_rows, base_dropout == b, missing_in_block[name], None, n_classes, with_blank,
+                with_rounds(estimators[name], self.n_rounds_[name]), seeds[b], block_X[name], y_encoded,
+                sample_weight, all_rows, base_dropout == unit_of[name], missing_in_block[name], None, n_classes,
+                with_blank,
             )
             for b, name in enumerate(block_names)
         )
@@ -724,14 +792,14 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             dropped = self.base_oof_proba_[name].copy()
             for (_, valid), blank_proba in zip(self.folds_, blank_by_fold[name]):
                 if blank_proba is not None:
-                    dropped[valid[meta_dropout[valid] == b]] = blank_proba
+                    dropped[valid[meta_dropout[valid] == unit_of[name]]] = blank_proba
             oof_dropped[name] = dropped
             model, model_classes, _, blank_proba = refits[b]
             self.estimators_[name], self.base_classes_[name] = model, model_classes
             self.blank_proba_[name] = None if blank_proba is None else blank_proba[0]
             if self.missing_positions_[name] is not None:
-                column = [n for n in block_names if self.missing_positions_[n] is not None].index(name)
-                missing_dropped[meta_dropout == b, column] = 1.0
+                column = self._missing_order().index(self.missing_positions_[name])
+                missing_dropped[meta_dropout == unit_of[name], column] = 1.0
 
         meta_clean = self._meta_features(self.base_oof_proba_, missing, sequences, positions)
         meta_train = self._meta_features(oof_dropped, missing_dropped, sequences, positions)

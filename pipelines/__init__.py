@@ -3,8 +3,8 @@
 =================  ==============================================================
 name               window classifier
 =================  ==============================================================
-``stacked_gbm``    one LightGBM per modality, stacked under a logistic regression that
-                   also sees the recording's mean posteriors
+``stacked_gbm``    one LightGBM and one linear expert per modality, stacked under a
+                   logistic regression that also sees the recording's mean posteriors
 ``stacked_xgb``    the same with XGBoost base models
 ``early_fusion``   one LightGBM on the features of every modality
 ``audio_only``     one LightGBM on the audio features
@@ -21,7 +21,7 @@ of the train windows; the per-window argmax stays available for comparison.
 
 from emo_gbm.constants import MODALITIES
 from emo_gbm.smoothing import FrameSmoother
-from emo_gbm.stacking import StackedModalityClassifier, default_base_estimator
+from emo_gbm.stacking import StackedModalityClassifier, default_base_estimator, default_linear_expert
 from emo_gbm.windows import WindowFeaturizer
 
 from .base import FramePipeline
@@ -43,6 +43,9 @@ MODALITY_DROPOUT = 0.2
 #: out-of-fold windows once smoothed, so they are not used.)
 SEQUENCE_MEAN = True
 
+#: Block name suffix of each modality's linear expert in the stacked pipelines.
+LINEAR_SUFFIX = "_linear"
+
 #: Grouped folds for out-of-fold posteriors.
 CV_FOLDS = 5
 
@@ -52,16 +55,21 @@ def _featurizer(modalities=MODALITIES):
 
 
 def _stacked(estimator, random_state, n_jobs):
+    """Two base models per modality: ``estimator`` on all of the modality's statistics, and
+    a linear expert (:func:`~emo_gbm.stacking.default_linear_expert`) on its window means."""
     featurizer = _featurizer().fit()
-    blocks = {
-        modality: [c for c in columns if not c.endswith("__missing_frac")]
-        for modality, columns in featurizer.feature_names_by_modality().items()
-    }
+    blocks, estimators, missing = {}, {}, {}
+    for modality, columns in featurizer.feature_names_by_modality().items():
+        missing[modality] = missing[f"{modality}{LINEAR_SUFFIX}"] = f"{modality}__missing_frac"
+        blocks[modality] = [c for c in columns if not c.endswith("__missing_frac")]
+        estimators[modality] = estimator
+        blocks[f"{modality}{LINEAR_SUFFIX}"] = [c for c in columns if c.endswith("__mean")]
+        estimators[f"{modality}{LINEAR_SUFFIX}"] = default_linear_expert()
     classifier = StackedModalityClassifier(
-        estimator=estimator,
+        estimator=estimators,
         final_estimator=None,  # logistic regression, its C chosen by grouped CV (StackedModalityClassifier)
         modality_columns=blocks,
-        missing_columns={m: f"{m}__missing_frac" for m in MODALITIES},
+        missing_columns=missing,
         cv=CV_FOLDS,
         modality_dropout=MODALITY_DROPOUT,
         sequence_mean=SEQUENCE_MEAN,
@@ -78,7 +86,8 @@ def _single_model(modalities, random_state, n_jobs):
 
 
 def stacked_gbm(random_state=0, n_jobs=1):
-    """Per-modality LightGBM models stacked under a logistic regression, with modality dropout.
+    """Per-modality LightGBM models and linear experts stacked under a logistic regression,
+    with modality dropout.
 
     The meta-learner sees each window's per-modality log-posteriors and missing fractions,
     and their means over the window's recording (:data:`SEQUENCE_MEAN`).
@@ -92,12 +101,14 @@ def stacked_gbm(random_state=0, n_jobs=1):
 
 
 def stacked_xgb(random_state=0, n_jobs=1):
-    """Per-modality XGBoost models stacked under a logistic regression, with modality dropout.
+    """Per-modality XGBoost models and linear experts stacked under a logistic regression, with
+    modality dropout.
 
     Examples
     --------
-    >>> type(stacked_xgb().classifier.estimator).__name__
-    'XGBClassifier'
+    >>> estimators = stacked_xgb().classifier.estimator
+    >>> type(estimators["face_nn"]).__name__, type(estimators["face_nn_linear"]).__name__
+    ('XGBClassifier', 'Pipeline')
     """
     from xgboost import XGBClassifier
 

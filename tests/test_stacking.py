@@ -11,7 +11,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from xgboost import XGBClassifier
 
-from emo_gbm.stacking import StackedModalityClassifier, context_features
+from emo_gbm.stacking import StackedModalityClassifier, context_features, default_linear_expert
 
 
 def small_lgbm():
@@ -102,6 +102,7 @@ class BlankCounter(ClassifierMixin, BaseEstimator):
         X = np.asarray(X, dtype=float)
         self.blank_share_ = float(np.isnan(X[:, :-1]).all(axis=1).mean())
         self.missing_one_share_ = float((X[:, -1] == 1).mean())
+        self.blank_rows_ = np.isnan(X[:, :-1]).all(axis=1)
         self.model_ = LogisticRegression().fit(np.nan_to_num(X), y)
         self.classes_ = self.model_.classes_
         return self
@@ -283,3 +284,32 @@ def test_neighbour_context_and_sequence_arguments_are_checked():
         clf.predict(X, sequences=sequences[:-1])
     with pytest.raises(ValueError, match="positions must be integers"):
         clf.predict(X, sequences=sequences, positions=positions + 0.5)
+
+
+def test_blocks_sharing_a_missing_column_are_one_modality():
+    X, y, groups = two_modality_data(n_groups=20, rows_per_group=50)
+    columns = dict(COLUMNS, a_linear=COLUMNS["a"][:3])
+    missing = dict(MISSING, a_linear="a_missing")
+    estimators = {name: BlankCounter() for name in columns}
+    clf = stacker(estimator=estimators, modality_columns=columns, missing_columns=missing, modality_dropout=0.4)
+    clf.fit(X, y, groups=groups)
+    # two modalities, so each is blanked in 20% of the rows, and "a"'s two models in the same rows
+    assert clf.estimators_["a"].blank_share_ == pytest.approx(0.2, abs=0.04)
+    assert clf.estimators_["b"].blank_share_ == pytest.approx(0.2, abs=0.04)
+    np.testing.assert_array_equal(clf.estimators_["a"].blank_rows_, clf.estimators_["a_linear"].blank_rows_)
+    assert not (clf.estimators_["a"].blank_rows_ & clf.estimators_["b"].blank_rows_).any()
+    # the meta-learner gets each block's log-posteriors and each missing fraction once
+    assert clf.final_estimator_.coef_.shape[1] == 3 * 3 + 2
+    with pytest.raises(ValueError, match="without an entry for block 'a_linear'"):
+        stacker(estimator={"a": small_lgbm(), "b": small_lgbm()}, modality_columns=columns).fit(X, y, groups=groups)
+
+
+def test_a_linear_expert_pipeline_gets_the_sample_weights():
+    X, y, groups = two_modality_data(n_groups=12, rows_per_group=30)
+    expert = default_linear_expert()
+    plain = stacker(estimator=expert).fit(X, y, groups=groups)
+    weights = np.where(y == 2, 1e-4, 1.0)  # class 2 all but ignored
+    weighted = stacker(estimator=expert).fit(X, y, sample_weight=weights, groups=groups)
+    assert np.mean(plain.estimators_["a"].predict(X[COLUMNS["a"] + ["a_missing"]].to_numpy()) == 2) > 0.2
+    assert np.mean(weighted.estimators_["a"].predict(X[COLUMNS["a"] + ["a_missing"]].to_numpy()) == 2) < 0.02
+    assert plain.n_rounds_["a"] is None  # nothing to tune in a linear model

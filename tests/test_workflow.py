@@ -12,7 +12,7 @@ from emo_gbm.io import list_recordings, read_template
 from emo_gbm.stacking import META_C_GRID
 from emo_gbm.synth import generate
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
-from pipelines import PIPELINES, TRAIN_HOP, FramePipeline, get_pipeline
+from pipelines import LINEAR_SUFFIX, PIPELINES, TRAIN_HOP, FramePipeline, get_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,12 @@ def test_registry_names_factories_and_rejects_unknown_names():
         pipeline = get_pipeline(name, random_state=4, n_jobs=2)
         assert isinstance(pipeline, FramePipeline) and pipeline.random_state == 4
     stacked = get_pipeline("stacked_gbm")
-    assert set(stacked.classifier.modality_columns) == set(MODALITIES)
+    # per modality: a boosted model on every statistic and a linear expert on the window means
+    assert set(stacked.classifier.modality_columns) == set(MODALITIES) | {f"{m}{LINEAR_SUFFIX}" for m in MODALITIES}
+    for modality in MODALITIES:
+        linear = stacked.classifier.modality_columns[f"{modality}{LINEAR_SUFFIX}"]
+        assert linear and all(c.startswith(f"{modality}__") and c.endswith("__mean") for c in linear)
+        assert stacked.classifier.missing_columns[f"{modality}{LINEAR_SUFFIX}"] == f"{modality}__missing_frac"
     assert get_pipeline("face_only").featurizer.modalities == ("face_nn",)
     with pytest.raises(ValueError, match="known: audio_only, early_fusion"):
         get_pipeline("late_fusion")

@@ -456,10 +456,11 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         the row at that distance in the same sequence (in the units of the ``positions``
         passed to ``fit`` and ``predict_proba``, e.g. frames; rows when none are passed),
         see :func:`context_features`.
-    sequence_mean : bool, default=False
+    sequence_mean : bool or "auto", default=False
         Also give the meta-learner the mean of the block log-posteriors and of the missing
         fractions over each row's sequence (its recording): what the recording as a whole
-        looks like to each modality.
+        looks like to each modality. ``"auto"`` decides by grouped cross-validation: both
+        are candidates of the meta-learner's grid (``final_grid``), scored alike.
     tune_rounds : bool, default=True
         For LightGBM and XGBoost base estimators, choose each block's number of boosting
         rounds by grouped cross-validation: the fold models are fitted with the
@@ -496,8 +497,12 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         The meta-learner fitted on the out-of-fold meta-features.
     final_params_ : dict
         The chosen setting of ``final_grid`` (empty when there was nothing to choose).
+    sequence_mean_ : bool
+        Whether the meta-learner uses the sequence means (``sequence_mean``, or the choice
+        made for ``"auto"``).
     final_scores_ : list of dict
-        Every setting tried, with its out-of-fold log-loss.
+        Every setting tried (``final_grid`` and ``sequence_mean``), with its out-of-fold
+        log-loss.
     blank_proba_ : dict of str to (ndarray of shape (n_classes,) or None)
         Each final base model's posterior for a blank (absent) input; None without dropout
         (the base estimator then need not accept NaN).
@@ -635,13 +640,13 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ meta features
 
-    def _meta_features(self, block_proba, missing_fractions, sequences=None, positions=None):
+    def _meta_features(self, block_proba, missing_fractions, sequences, positions, sequence_mean):
         """Log-posteriors of every block, the missing fractions, then their temporal context."""
         logs = np.hstack([np.log(np.clip(block_proba[name], PROBA_FLOOR, 1.0)) for name in self.blocks_])
         parts = [logs, missing_fractions]
         if len(self.context_offsets):
             parts.append(context_features(logs, sequences, positions, offsets=self.context_offsets))
-        if self.sequence_mean:
+        if sequence_mean:
             parts.append(context_features(np.hstack([logs, missing_fractions]), sequences, positions, sequence_mean=True))
         return np.hstack(parts)
 
@@ -715,6 +720,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=[np.float32, np.float64])
         check_classification_targets(y)
+        if self.sequence_mean not in (True, False, "auto"):
+            raise ValueError(f"sequence_mean must be True, False or 'auto', got {self.sequence_mean!r}")
         if not 0.0 <= self.modality_dropout < 1.0:
             raise ValueError(f"modality_dropout must be in [0, 1), got {self.modality_dropout!r}")
         if groups is not None:
@@ -801,35 +808,42 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
                 column = self._missing_order().index(self.missing_positions_[name])
                 missing_dropped[meta_dropout == unit_of[name], column] = 1.0
 
-        meta_clean = self._meta_features(self.base_oof_proba_, missing, sequences, positions)
-        meta_train = self._meta_features(oof_dropped, missing_dropped, sequences, positions)
+        # The meta-learner's settings: its grid, with and without the sequence means for "auto".
+        options = (False, True) if self.sequence_mean == "auto" else (bool(self.sequence_mean),)
+        meta_clean = {o: self._meta_features(self.base_oof_proba_, missing, sequences, positions, o) for o in options}
+        meta_train = {o: self._meta_features(oof_dropped, missing_dropped, sequences, positions, o) for o in options}
         final = default_final_estimator() if self.final_estimator is None else self.final_estimator
-        grid = self._final_grid()
+        settings = [(option, params) for option in options for params in self._final_grid()]
         final_seed = int(rng.randint(2**31 - 1))
-        candidates = [clone(final).set_params(**params) for params in grid]
+        candidates = [clone(final).set_params(**params) for _, params in settings]
         staged = np.zeros((len(candidates), X.shape[0], n_classes))
         jobs = []
         for train, valid in self.folds_:
             if np.unique(y_encoded[train]).size < 2:  # the same prior whatever the setting
-                prior = DummyClassifier(strategy="prior").fit(meta_train[train], y_encoded[train])
-                staged[:, valid] = _proba_all_classes(prior, meta_clean[valid], n_classes)
+                prior = DummyClassifier(strategy="prior").fit(meta_train[options[0]][train], y_encoded[train])
+                staged[:, valid] = _proba_all_classes(prior, meta_clean[options[0]][valid], n_classes)
                 continue
             weight = None if sample_weight is None else sample_weight[train]
             jobs += [(k, train, valid, weight) for k in range(len(candidates))]
         # Every (fold, setting) meta-learner in parallel.
         fold_probas = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_and_predict)(
-                _with_seed(candidates[k], final_seed), meta_train[train], y_encoded[train], weight, meta_clean[valid], n_classes
+                _with_seed(candidates[k], final_seed), meta_train[settings[k][0]][train], y_encoded[train], weight,
+                meta_clean[settings[k][0]][valid], n_classes,
             )
             for k, train, valid, weight in jobs
         )
         for (k, _, valid, _), proba in zip(jobs, fold_probas):
             staged[k, valid] = proba
         best, losses = lowest_log_loss(staged, y_encoded, sample_weight)
-        self.final_params_ = grid[best]
-        self.final_scores_ = [dict(params, log_loss=float(loss)) for params, loss in zip(grid, losses)]
+        self.sequence_mean_, self.final_params_ = settings[best]
+        self.final_scores_ = [
+            dict(params, sequence_mean=option, log_loss=float(loss)) for (option, params), loss in zip(settings, losses)
+        ]
         self.oof_proba_ = staged[best]
-        self.final_estimator_ = _fit(_with_seed(candidates[best], final_seed), meta_train, y_encoded, sample_weight)
+        self.final_estimator_ = _fit(
+            _with_seed(candidates[best], final_seed), meta_train[self.sequence_mean_], y_encoded, sample_weight
+        )
         return self
 
     def _final_grid(self):
@@ -877,7 +891,9 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "final_estimator_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=[np.float32, np.float64])
         sequences, positions = self._check_sequences(X, sequences, positions)
-        meta = self._meta_features(self._base_proba(X), self._missing_fractions(X), sequences, positions)
+        meta = self._meta_features(
+            self._base_proba(X), self._missing_fractions(X), sequences, positions, self.sequence_mean_
+        )
         return _proba_all_classes(self.final_estimator_, meta, self.classes_.size)
 
     def predict(self, X, sequences=None, positions=None):

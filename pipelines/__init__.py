@@ -4,7 +4,7 @@
 name               window classifier
 =================  ==============================================================
 ``stacked_gbm``    one LightGBM and one linear expert per modality, stacked under a
-                   logistic regression that also sees the recording's mean posteriors
+                   logistic regression that may also see the recording's mean posteriors
 ``stacked_xgb``    the same with XGBoost base models
 ``early_fusion``   one LightGBM on the features of every modality
 ``audio_only``     one LightGBM on the audio features
@@ -38,10 +38,11 @@ FEATURE_SET = "default"
 #: Share of train windows with one modality blanked (see StackedModalityClassifier).
 MODALITY_DROPOUT = 0.2
 
-#: The stack's meta-learner also sees the recording's mean block log-posteriors and missing
-#: fractions. (Neighbouring windows' posteriors, ``context_offsets``, scored lower on the train
-#: out-of-fold windows once smoothed, so they are not used.)
-SEQUENCE_MEAN = True
+#: Whether the stack's meta-learner also sees the recording's mean block log-posteriors and
+#: missing fractions: chosen by grouped cross-validation with its C. (Neighbouring windows'
+#: posteriors, ``context_offsets``, scored lower on the train out-of-fold windows once
+#: smoothed, so they are not used.)
+SEQUENCE_MEAN = "auto"
 
 #: Block name suffix of each modality's linear expert in the stacked pipelines.
 LINEAR_SUFFIX = "_linear"
@@ -90,7 +91,8 @@ def stacked_gbm(random_state=0, n_jobs=1):
     with modality dropout.
 
     The meta-learner sees each window's per-modality log-posteriors and missing fractions,
-    and their means over the window's recording (:data:`SEQUENCE_MEAN`).
+    and, if grouped cross-validation prefers, their means over the window's recording
+    (:data:`SEQUENCE_MEAN`).
 
     Examples
     --------

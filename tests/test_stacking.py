@@ -11,7 +11,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from xgboost import XGBClassifier
 
-from emo_gbm.stacking import StackedModalityClassifier, context_features, default_linear_expert
+from emo_gbm.stacking import META_C_GRID, StackedModalityClassifier, context_features, default_linear_expert
 
 
 def small_lgbm():
@@ -273,6 +273,18 @@ def test_sequence_mean_gives_the_meta_learner_the_whole_recording():
     order = np.random.default_rng(0).permutation(y_new.size)
     shuffled = with_mean.predict_proba(X_new.iloc[order], sequences=sequences_new[order], positions=positions_new[order])
     assert np.allclose(shuffled, with_mean.predict_proba(X_new, sequences_new, positions_new)[order])
+
+
+def test_sequence_mean_auto_is_decided_by_grouped_cross_validation():
+    X, y, groups, sequences, positions = sequence_data()
+    clf = stacker(sequence_mean="auto").fit(X, y, groups=groups, sequences=sequences, positions=positions)
+    assert clf.sequence_mean_ is True
+    tried = {(row["sequence_mean"], row["C"]) for row in clf.final_scores_}
+    assert tried == {(option, c) for option in (False, True) for c in META_C_GRID}
+    best = min(clf.final_scores_, key=lambda row: row["log_loss"])
+    assert (best["sequence_mean"], best["C"]) == (clf.sequence_mean_, clf.final_params_["C"])
+    with pytest.raises(ValueError, match="sequence_mean must be"):
+        stacker(sequence_mean="yes").fit(X, y, groups=groups)
 
 
 def test_neighbour_context_and_sequence_arguments_are_checked():

@@ -799,6 +799,15 @@ def figure_timeline(inputs, out_dir, rec_id=None):
     return _save(plt, fig, out_dir, "timeline"), rec_id
 
 
+def _block_title(block):
+    """Axis label of a stacked block: the modality's title, and the model kind for a second
+    model of the same modality (``face_nn_linear`` -> ``face\\nlinear``)."""
+    for modality in MODALITIES:
+        if block.startswith(f"{modality}_") and block != modality:
+            return f"{MODALITY_TITLES.get(modality, modality)}\n{block[len(modality) + 1:]}"
+    return MODALITY_TITLES.get(block, block)
+
+
 def figure_importance(inputs, out_dir):
     """Gain importance of the stacked model's base models, by modality and by statistic."""
     plt, fig = _figure("importance")
@@ -810,12 +819,12 @@ def figure_importance(inputs, out_dir):
     meta_weight = inputs.importance.get("meta_weight")
     if meta_weight:
         blocks = [m for m in MODALITIES if m in meta_weight] + [m for m in meta_weight if m not in MODALITIES]
-        bars = middle.bar([MODALITY_TITLES.get(m, m) for m in blocks], [meta_weight[m] for m in blocks],
+        bars = middle.bar([_block_title(m) for m in blocks], [meta_weight[m] for m in blocks],
                           color=MODEL_COLOURS["bilstm"])
         middle.bar_label(bars, fmt="%.2f", fontsize=8)
         middle.set_ylabel("mean |coefficient|")
-        middle.set_title("meta-learner weight on each\nmodality's log-posteriors", fontsize=10)
-        middle.tick_params(axis="x", labelsize=8, rotation=20)
+        middle.set_title("meta-learner weight on each\nbase model's log-posteriors", fontsize=10)
+        middle.tick_params(axis="x", labelsize=7, rotation=90)
     else:
         _not_run(middle, "meta-learner\nnot linear")
     by_modality = inputs.importance["by_modality"]
@@ -1431,7 +1440,7 @@ def _captions(inputs, timeline_id):
         "importance": ("Gain importance",
                        "Total split gain of the stacked model's per-modality base models grouped by modality (left; "
                        "separate models, so a share is how much loss that modality's own model reduced), the "
-                       "meta-learner's weight on each modality's posteriors (middle: how much the stack listens to "
+                       "meta-learner's weight on each base model's posteriors (middle: how much the stack listens to "
                        "it), and gain by window statistic (right, summed over modalities and columns)"
                        + (f"; {MODALITY_TITLES.get(top_modality[0], top_modality[0])} has the largest gain share "
                           f"({top_modality[1]:.0%})." if top_modality else ".")),

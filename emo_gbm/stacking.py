@@ -3,9 +3,10 @@
 One base classifier per block of columns (one block per modality) is fitted; their
 out-of-fold posteriors, together with each block's missing fraction, are the inputs of a
 meta-learner, optionally with their temporal context: the same values averaged over the
-row's whole sequence (recording), and at neighbouring positions in it. scikit-learn's ``StackingClassifier`` cannot pass ``groups`` to its splitter,
-and overlapping windows of one recording (or one actor) must never sit on both sides of a
-fold, so this is its own small estimator.
+row's whole sequence (recording), and at neighbouring positions in it. scikit-learn's
+``StackingClassifier`` cannot pass ``groups`` to its splitter, and overlapping windows of one
+recording (or one actor) must never sit on both sides of a fold, so this is its own small
+estimator.
 """
 
 import numbers
@@ -14,9 +15,9 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
@@ -112,6 +113,20 @@ def default_final_estimator():
 #: Inverse regularisation strengths of the default meta-learner, chosen by grouped cross-validation.
 META_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 
+
+def sequence_codes(sequences, n_rows):
+    """Integer code 0..k-1 of each row's sequence; None makes every row its own sequence.
+
+    Examples
+    --------
+    >>> sequence_codes(["b", "a", "b"], 3).tolist(), sequence_codes(None, 2).tolist()
+    ([1, 0, 1], [0, 1])
+    """
+    if sequences is None:
+        return np.arange(n_rows)
+    return np.unique(np.asarray(sequences), return_inverse=True)[1].ravel()
+
+
 def context_features(values, sequences=None, positions=None, offsets=(), sequence_mean=False):
     """Each row's values at neighbouring positions of its sequence, and the sequence's mean.
 
@@ -143,7 +158,7 @@ def context_features(values, sequences=None, positions=None, offsets=(), sequenc
     """
     values = np.asarray(values, dtype=np.float64)
     n = values.shape[0]
-    codes = np.arange(n) if sequences is None else np.unique(np.asarray(sequences), return_inverse=True)[1].ravel()
+    codes = sequence_codes(sequences, n)
     positions = np.arange(n, dtype=np.int64) if positions is None else np.asarray(positions, dtype=np.int64)
     if codes.shape[0] != n or positions.shape[0] != n:
         raise ValueError(f"sequences and positions need one entry per row ({n})")
@@ -633,9 +648,9 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("every row must be in the validation part of a fold (cv must partition the rows)")
         return folds
 
-    def _dropout_blocks(self, n_samples, n_blocks, rng):
+    def _dropout_blocks(self, n_samples, n_units, rng):
         """Dropout unit (see :meth:`_dropout_units`) to blank for each row, -1 where nothing is blanked."""
-        chosen = rng.randint(n_blocks, size=n_samples)
+        chosen = rng.randint(n_units, size=n_samples)
         return np.where(rng.random_sample(n_samples) < self.modality_dropout, chosen, -1)
 
     # ------------------------------------------------------------------ meta features
@@ -647,7 +662,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         if len(self.context_offsets):
             parts.append(context_features(logs, sequences, positions, offsets=self.context_offsets))
         if sequence_mean:
-            parts.append(context_features(np.hstack([logs, missing_fractions]), sequences, positions, sequence_mean=True))
+            means = context_features(np.hstack([logs, missing_fractions]), sequences, positions, sequence_mean=True)
+            parts.append(means)
         return np.hstack(parts)
 
     def _check_sequences(self, X, sequences, positions):
@@ -743,12 +759,9 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         unit_of = self._dropout_units()
         n_units = max(unit_of.values()) + 1
         base_dropout = self._dropout_blocks(X.shape[0], n_units, rng)
-        # The meta-learner's dropout blanks a block in whole sequences (rows, without them).
-        if sequences is None:
-            sequence_codes = np.arange(X.shape[0])
-        else:
-            sequence_codes = np.unique(sequences, return_inverse=True)[1].ravel()
-        meta_dropout = self._dropout_blocks(sequence_codes.max() + 1, n_units, rng)[sequence_codes]
+        # The meta-learner's dropout blanks a modality in whole sequences (rows, without them).
+        codes = sequence_codes(sequences, X.shape[0])
+        meta_dropout = self._dropout_blocks(codes.max() + 1, n_units, rng)[codes]
         seeds = rng.randint(2**31 - 1, size=len(block_names))
         estimators = {name: self._block_estimator(name) for name in block_names}
         all_rows = np.arange(X.shape[0])

@@ -142,7 +142,8 @@ class FramePipeline:
         groups = windows["group"].to_numpy()
         self.classifier_ = clone(self.classifier)
         if "groups" in inspect.signature(self.classifier_.fit).parameters:
-            self.classifier_.fit(X, y, sample_weight=weight, groups=groups, **self._sequences(self.classifier_.fit, windows))
+            sequences = self._sequences(self.classifier_.fit, windows)
+            self.classifier_.fit(X, y, sample_weight=weight, groups=groups, **sequences)
             oof = self.classifier_.oof_proba_
             self.n_rounds_ = None
         else:

@@ -82,7 +82,8 @@ def main():
             proba[n][dropped[codes] == i] = blank[n]
         miss[dropped[codes] == i, i] = 1.0
     everything = list(range(len(MODALITIES)))
-    tests = [features(oof, missing, blocks, everything)] + [features(*blanked(i), blocks, everything) for i in everything]
+    tests = [features(oof, missing, blocks, everything)]
+    tests += [features(*blanked(i), blocks, everything) for i in everything]
     scores = [accuracy(p) for p in out_of_fold(features(proba, miss, blocks, everything), tests)]
     print(f"dropout-trained meta-learner, all modalities: {scores[0]:.4f}")
     for i, modality in enumerate(MODALITIES):

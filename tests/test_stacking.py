@@ -271,7 +271,9 @@ def test_sequence_mean_gives_the_meta_learner_the_whole_recording():
     assert np.mean(in_context == y_new) > np.mean(alone == y_new) + 0.1
     # the context comes from the rows passed together: order does not matter
     order = np.random.default_rng(0).permutation(y_new.size)
-    shuffled = with_mean.predict_proba(X_new.iloc[order], sequences=sequences_new[order], positions=positions_new[order])
+    shuffled = with_mean.predict_proba(
+        X_new.iloc[order], sequences=sequences_new[order], positions=positions_new[order]
+    )
     assert np.allclose(shuffled, with_mean.predict_proba(X_new, sequences_new, positions_new)[order])
 
 

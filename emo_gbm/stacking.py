@@ -351,6 +351,30 @@ def _choose_rounds(folds, results, checkpoints, y, sample_weight, tuned):
     return staged[best], best, checkpoints[best], dict(zip(checkpoints, losses.tolist()))
 
 
+def _combinations(grid, what):
+    """Every combination of a dict of parameter -> list of values, as a list of dicts.
+
+    Examples
+    --------
+    >>> _combinations({"C": [1, 2], "tol": [0.1]}, "grid")
+    [{'C': 1, 'tol': 0.1}, {'C': 2, 'tol': 0.1}]
+    """
+    if not isinstance(grid, dict):
+        raise ValueError(f"{what} must be a dict of parameter -> list of values, got {grid!r}")
+    combos = [{}]
+    for name, values in grid.items():
+        values = list(values)
+        if not values:
+            raise ValueError(f"{what}[{name!r}] is empty")
+        combos = [dict(c, **{name: v}) for c in combos for v in values]
+    return combos
+
+
+def _rows(values, rows):
+    """``values[rows]``, or None when ``values`` is None."""
+    return None if values is None else values[rows]
+
+
 def _with_seed(estimator, seed):
     """A clone of ``estimator`` with its ``random_state`` (if any) set to ``seed``."""
     estimator = clone(estimator)
@@ -443,6 +467,12 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         Settings of the meta-learner to choose from by the (weighted) log-loss of its
         out-of-fold posteriors over the same grouped folds. ``None``: ``C`` over
         :data:`META_C_GRID` for the default meta-learner, nothing to choose otherwise.
+    base_grid : dict of str to dict of str to list, default=None
+        Settings of some blocks' base classifiers to choose from, as block name ->
+        parameter -> values (every combination is a candidate). Each candidate's fold
+        models give out-of-fold posteriors; the lowest (weighted) log-loss wins, and is used
+        for the meta-learner's inputs and the refit (with ``tune_rounds``, the rounds are
+        tuned for every candidate). ``None``: nothing to choose.
     modality_columns : dict of str to list of (str or int), default=None
         The blocks: block name -> the columns of ``X`` it owns (names when ``X`` is a
         DataFrame, else integer positions). ``None`` makes all columns one block.
@@ -476,6 +506,16 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         fractions over each row's sequence (its recording): what the recording as a whole
         looks like to each modality. ``"auto"`` decides by grouped cross-validation: both
         are candidates of the meta-learner's grid (``final_grid``), scored alike.
+    meta_per_absence : bool, default=False
+        Also fit one meta-learner per set of absent modalities (each subset of the
+        missing-fraction columns but the empty and the full one), on the meta-features
+        without those modalities' inputs, with the meta-learner's chosen setting. A sequence
+        (recording; a row, without ``sequences``) whose missing fraction is 1 on every row
+        for some modalities is predicted by the meta-learner of exactly that set: it
+        weighs the remaining modalities as if the absent ones had never existed, which a
+        single linear meta-learner trained with dropout cannot fully do. Costs
+        ``2**n_modalities - 2`` more meta-learner fits, plus fold fits for the sets absent
+        in training sequences (their ``oof_proba_`` rows come from them).
     tune_rounds : bool, default=True
         For LightGBM and XGBoost base estimators, choose each block's number of boosting
         rounds by grouped cross-validation: the fold models are fitted with the
@@ -501,6 +541,10 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         Position of each block's missing-fraction column in ``X``.
     estimators_ : dict of str to classifier
         Base models refitted on all training rows.
+    base_params_ : dict of str to dict
+        The chosen setting of each block of ``base_grid`` (empty for the other blocks).
+    base_scores_ : dict of str to list of dict
+        For each block of ``base_grid``, every setting tried with its out-of-fold log-loss.
     n_rounds_ : dict of str to (int or None)
         Boosting rounds chosen for each block (None when not tuned).
     round_losses_ : dict of str to dict of int to float
@@ -518,6 +562,12 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
     final_scores_ : list of dict
         Every setting tried (``final_grid`` and ``sequence_mean``), with its out-of-fold
         log-loss.
+    absence_estimators_ : dict of int to classifier
+        With ``meta_per_absence``: the meta-learner of each set of absent modalities, keyed
+        by a bit mask over ``absence_units_`` (bit ``i`` set: unit ``i`` absent).
+    absence_units_ : list of tuple of str
+        The blocks of each absence unit (blocks sharing a missing-fraction column), in the
+        order of the bits of ``absence_estimators_``'s keys.
     blank_proba_ : dict of str to (ndarray of shape (n_classes,) or None)
         Each final base model's posterior for a blank (absent) input; None without dropout
         (the base estimator then need not accept NaN).
@@ -553,12 +603,14 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         estimator=None,
         final_estimator=None,
         final_grid=None,
+        base_grid=None,
         modality_columns=None,
         missing_columns=None,
         cv=5,
         modality_dropout=0.0,
         context_offsets=(),
         sequence_mean=False,
+        meta_per_absence=False,
         tune_rounds=True,
         random_state=None,
         n_jobs=1,
@@ -566,12 +618,14 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.final_estimator = final_estimator
         self.final_grid = final_grid
+        self.base_grid = base_grid
         self.modality_columns = modality_columns
         self.missing_columns = missing_columns
         self.cv = cv
         self.modality_dropout = modality_dropout
         self.context_offsets = context_offsets
         self.sequence_mean = sequence_mean
+        self.meta_per_absence = meta_per_absence
         self.tune_rounds = tune_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -655,9 +709,17 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ meta features
 
-    def _meta_features(self, block_proba, missing_fractions, sequences, positions, sequence_mean):
-        """Log-posteriors of every block, the missing fractions, then their temporal context."""
-        logs = np.hstack([np.log(np.clip(block_proba[name], PROBA_FLOOR, 1.0)) for name in self.blocks_])
+    def _meta_features(self, block_proba, missing_fractions, sequences, positions, sequence_mean, absent=0):
+        """Log-posteriors of every block, the missing fractions, then their temporal context;
+        without the blocks and missing fractions of the absence units in bit mask ``absent``."""
+        order = self._missing_order()
+        kept = [i for i in range(len(order)) if not absent >> i & 1]
+        names = [
+            n for n in self.blocks_
+            if self.missing_positions_[n] is None or order.index(self.missing_positions_[n]) in kept
+        ]
+        logs = np.hstack([np.log(np.clip(block_proba[name], PROBA_FLOOR, 1.0)) for name in names])
+        missing_fractions = missing_fractions[:, kept]
         parts = [logs, missing_fractions]
         if len(self.context_offsets):
             parts.append(context_features(logs, sequences, positions, offsets=self.context_offsets))
@@ -686,6 +748,19 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             if position is not None and position not in order:
                 order.append(position)
         return order
+
+    def _absent_masks(self, missing_fractions, sequences):
+        """Bit mask of the modalities (missing-fraction columns) absent from each row's whole
+        sequence (from the row alone without sequences): missing fraction 1 on all its rows."""
+        codes = sequence_codes(sequences, missing_fractions.shape[0])
+        masks = np.zeros(missing_fractions.shape[0], dtype=np.int64)
+        if not missing_fractions.shape[0]:
+            return masks
+        for i in range(missing_fractions.shape[1]):
+            lowest = np.full(codes.max() + 1, np.inf)
+            np.minimum.at(lowest, codes, missing_fractions[:, i])
+            masks |= (lowest[codes] >= 1.0).astype(np.int64) << i
+        return masks
 
     def _dropout_units(self):
         """Block name -> index of its dropout unit: blocks sharing a missing-fraction column
@@ -763,37 +838,53 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         codes = sequence_codes(sequences, X.shape[0])
         meta_dropout = self._dropout_blocks(codes.max() + 1, n_units, rng)[codes]
         seeds = rng.randint(2**31 - 1, size=len(block_names))
-        estimators = {name: self._block_estimator(name) for name in block_names}
+        base_grid = self._base_grid(block_names)
+        # The candidate base classifiers of every block: one, or one per setting of base_grid.
+        base_candidates = {
+            name: [clone(self._block_estimator(name)).set_params(**params) for params in base_grid[name]]
+            for name in block_names
+        }
         all_rows = np.arange(X.shape[0])
 
         checkpoints = {}
         for name in block_names:
-            max_rounds = boosting_rounds(estimators[name]) if self.tune_rounds else None
+            max_rounds = boosting_rounds(base_candidates[name][0]) if self.tune_rounds else None
             checkpoints[name] = [None] if max_rounds is None else round_checkpoints(max_rounds)
         with_blank = self.modality_dropout > 0
         block_X = {name: X[:, self.blocks_[name]] for name in block_names}
         missing_in_block = {name: self._position_in_block(name) for name in block_names}
 
-        # The fold models of every block, in parallel.
+        # The fold models of every candidate of every block, in parallel.
+        jobs = [(b, name, k) for b, name in enumerate(block_names) for k in range(len(base_candidates[name]))]
         fold_results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_block)(
-                estimators[name], seeds[b], block_X[name], y_encoded, sample_weight, train,
+                base_candidates[name][k], seeds[b], block_X[name], y_encoded, sample_weight, train,
                 base_dropout[train] == unit_of[name], missing_in_block[name], valid, n_classes, with_blank,
                 checkpoints[name],
             )
-            for b, name in enumerate(block_names)
+            for b, name, k in jobs
             for train, valid in self.folds_
         )
         n_folds = len(self.folds_)
         self.base_oof_proba_, self.n_rounds_, self.round_losses_ = {}, {}, {}
-        blank_by_fold = {}
-        for b, name in enumerate(block_names):
-            block_results = fold_results[b * n_folds : (b + 1) * n_folds]
-            self.base_oof_proba_[name], best, self.n_rounds_[name], self.round_losses_[name] = _choose_rounds(
+        self.base_params_, self.base_scores_ = {}, {}
+        estimators, blank_by_fold, chosen = {}, {}, {}
+        for j, (b, name, k) in enumerate(jobs):
+            block_results = fold_results[j * n_folds : (j + 1) * n_folds]
+            oof, best, rounds, losses = _choose_rounds(
                 self.folds_, block_results, checkpoints[name], y_encoded, sample_weight,
                 tuned=checkpoints[name] != [None],
             )
-            blank_by_fold[name] = [None if r[3] is None else r[3][best] for r in block_results]
+            loss = lowest_log_loss(oof[None], y_encoded, sample_weight)[1][0]
+            if name in self.base_grid_names_:
+                self.base_scores_.setdefault(name, []).append(dict(base_grid[name][k], log_loss=float(loss)))
+            if name not in chosen or loss < chosen[name]:
+                chosen[name] = loss
+                self.base_oof_proba_[name], self.n_rounds_[name], self.round_losses_[name] = oof, rounds, losses
+                blank_by_fold[name] = [None if r[3] is None else r[3][best] for r in block_results]
+                estimators[name] = base_candidates[name][k]
+                if name in self.base_grid_names_:
+                    self.base_params_[name] = base_grid[name][k]
 
         # The refits on all rows, with the chosen rounds.
         refits = Parallel(n_jobs=self.n_jobs)(
@@ -857,22 +948,67 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         self.final_estimator_ = _fit(
             _with_seed(candidates[best], final_seed), meta_train[self.sequence_mean_], y_encoded, sample_weight
         )
+        order = self._missing_order()
+        self.absence_units_ = [tuple(n for n in self.blocks_ if self.missing_positions_[n] == p) for p in order]
+        self.absence_estimators_ = {}
+        if self.meta_per_absence and len(order) > 1:
+            self._fit_absence_meta(
+                candidates[best], final_seed, oof_dropped, missing_dropped, missing, y_encoded, sample_weight,
+                sequences, positions, n_classes,
+            )
         return self
+
+    def _fit_absence_meta(
+        self, final, seed, oof_dropped, missing_dropped, missing, y, sample_weight, sequences, positions, n_classes
+    ):
+        """The meta-learner of each set of absent modalities (``meta_per_absence``), and the
+        out-of-fold posteriors of the training rows whose sequence lacks such a set."""
+        masks = self._absent_masks(missing, sequences)
+        subsets = range(1, 2 ** len(self._missing_order()) - 1)
+        meta = {
+            mask: self._meta_features(oof_dropped, missing_dropped, sequences, positions, self.sequence_mean_, mask)
+            for mask in subsets
+        }
+        jobs = [(mask, np.arange(y.shape[0]), None) for mask in subsets]
+        for mask in np.unique(masks):
+            if mask not in meta:
+                continue
+            for train, valid in self.folds_:
+                rows = valid[masks[valid] == mask]
+                if rows.size and np.unique(y[train]).size > 1:
+                    jobs.append((mask, train, rows))
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit)(_with_seed(final, seed), meta[mask][train], y[train], _rows(sample_weight, train))
+            for mask, train, _ in jobs
+        )
+        for (mask, _, rows), model in zip(jobs, results):
+            if rows is None:
+                self.absence_estimators_[int(mask)] = model
+            else:
+                # Out-of-fold rows: the clean meta-features (no dropout), as for the main meta-learner.
+                clean = self._meta_features(
+                    {n: p[rows] for n, p in self.base_oof_proba_.items()}, missing[rows],
+                    _rows(sequences, rows), _rows(positions, rows), self.sequence_mean_, mask,
+                )
+                self.oof_proba_[rows] = _proba_all_classes(model, clean, n_classes)
 
     def _final_grid(self):
         """The meta-learner settings to choose from: a list of parameter dicts."""
         grid = self.final_grid
         if grid is None:
             grid = {"C": list(META_C_GRID)} if self.final_estimator is None else {}
+        return _combinations(grid, "final_grid")
+
+    def _base_grid(self, block_names):
+        """Block name -> the settings of its base classifier to choose from (``[{}]``: none)."""
+        grid = {} if self.base_grid is None else self.base_grid
         if not isinstance(grid, dict):
-            raise ValueError(f"final_grid must be a dict of parameter -> list of values, got {grid!r}")
-        combos = [{}]
-        for name, values in grid.items():
-            values = list(values)
-            if not values:
-                raise ValueError(f"final_grid[{name!r}] is empty")
-            combos = [dict(c, **{name: v}) for c in combos for v in values]
-        return combos
+            raise ValueError(f"base_grid must be a dict of block name -> dict of parameter -> values, got {grid!r}")
+        for name in grid:
+            if name not in block_names:
+                raise ValueError(f"base_grid names block {name!r}, which modality_columns does not define")
+        self.base_grid_names_ = [name for name in block_names if name in grid]
+        return {name: _combinations(grid.get(name, {}), f"base_grid[{name!r}]") for name in block_names}
 
     def _position_in_block(self, name):
         position = self.missing_positions_[name]
@@ -904,10 +1040,22 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "final_estimator_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=[np.float32, np.float64])
         sequences, positions = self._check_sequences(X, sequences, positions)
-        meta = self._meta_features(
-            self._base_proba(X), self._missing_fractions(X), sequences, positions, self.sequence_mean_
-        )
-        return _proba_all_classes(self.final_estimator_, meta, self.classes_.size)
+        block_proba, missing = self._base_proba(X), self._missing_fractions(X)
+        meta = self._meta_features(block_proba, missing, sequences, positions, self.sequence_mean_)
+        proba = _proba_all_classes(self.final_estimator_, meta, self.classes_.size)
+        absence = getattr(self, "absence_estimators_", {})
+        if absence:
+            masks = self._absent_masks(missing, sequences)
+            for mask in np.unique(masks):
+                if int(mask) not in absence:
+                    continue
+                rows = np.flatnonzero(masks == mask)
+                meta = self._meta_features(
+                    {n: p[rows] for n, p in block_proba.items()}, missing[rows],
+                    _rows(sequences, rows), _rows(positions, rows), self.sequence_mean_, int(mask),
+                )
+                proba[rows] = _proba_all_classes(absence[int(mask)], meta, self.classes_.size)
+        return proba
 
     def predict(self, X, sequences=None, positions=None):
         """Most probable class.

@@ -7,6 +7,7 @@ import pytest
 from lightgbm import LGBMClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from xgboost import XGBClassifier
@@ -327,3 +328,65 @@ def test_a_linear_expert_pipeline_gets_the_sample_weights():
     assert np.mean(plain.estimators_["a"].predict(X[COLUMNS["a"] + ["a_missing"]].to_numpy()) == 2) > 0.2
     assert np.mean(weighted.estimators_["a"].predict(X[COLUMNS["a"] + ["a_missing"]].to_numpy()) == 2) < 0.02
     assert plain.n_rounds_["a"] is None  # nothing to tune in a linear model
+
+
+def test_meta_learner_per_absent_modality_serves_the_recordings_that_lack_it():
+    X_all, y_all, groups_all = two_modality_data(n_groups=40, rows_per_group=40)
+    sequences_all = groups_all  # one recording per actor here
+    # Modality "a" is absent from two whole training recordings.
+    X_all.loc[np.isin(groups_all, [3, 7]), COLUMNS["a"]] = np.nan
+    X_all.loc[np.isin(groups_all, [3, 7]), "a_missing"] = 1.0
+    train = groups_all < 20
+    X, y, groups, sequences = X_all[train], y_all[train], groups_all[train], sequences_all[train]
+    X_test, y_test, sequences_test = X_all[~train], y_all[~train], sequences_all[~train]
+    single = stacker(modality_dropout=0.3).fit(X, y, groups=groups, sequences=sequences)
+    per_absence = stacker(modality_dropout=0.3, meta_per_absence=True).fit(X, y, groups=groups, sequences=sequences)
+    # one meta-learner per set of absent modalities: {a}, {b} (bit 0 is a, bit 1 is b)
+    assert sorted(per_absence.absence_estimators_) == [1, 2]
+    assert per_absence.absence_units_ == [("a",), ("b",)]
+    assert per_absence.absence_estimators_[1].coef_.shape[1] == 3 + 1  # b's log-posteriors, b's missing fraction
+    # Recordings with every modality: the same model as without the option.
+    np.testing.assert_array_equal(per_absence.predict_proba(X_test, sequences_test),
+                                  single.predict_proba(X_test, sequences_test))
+    lacking = np.isin(groups, [3, 7])
+    np.testing.assert_array_equal(per_absence.oof_proba_[~lacking], single.oof_proba_[~lacking])
+    assert not np.allclose(per_absence.oof_proba_[lacking], single.oof_proba_[lacking])
+    # Recordings without "a": its own meta-learner, which leans on "b" alone and does better.
+    X_without_a = X_test.copy()
+    X_without_a[COLUMNS["a"]] = np.nan
+    X_without_a["a_missing"] = 1.0
+    proba = per_absence.predict_proba(X_without_a, sequences_test)
+    meta = per_absence._meta_features(
+        per_absence._base_proba(X_without_a.to_numpy()), per_absence._missing_fractions(X_without_a.to_numpy()),
+        sequences_test, None, False, absent=1,
+    )
+    np.testing.assert_allclose(proba, per_absence.absence_estimators_[1].predict_proba(meta))
+    single_loss = log_loss(y_test, single.predict_proba(X_without_a, sequences_test))
+    per_absence_loss = log_loss(y_test, proba)
+    assert per_absence_loss < single_loss - 0.005, (single_loss, per_absence_loss)
+    # A modality missing from part of a recording only: still the main meta-learner.
+    X_part = X_test.copy()
+    X_part.iloc[::2, X_part.columns.get_indexer(COLUMNS["a"])] = np.nan
+    X_part.iloc[::2, X_part.columns.get_loc("a_missing")] = 1.0
+    np.testing.assert_array_equal(per_absence.predict_proba(X_part, sequences_test),
+                                  single.predict_proba(X_part, sequences_test))
+
+
+def test_base_settings_are_chosen_per_block_by_out_of_fold_log_loss():
+    X, y, groups = two_modality_data(n_groups=12, rows_per_group=30)
+    estimators = {"a": default_linear_expert(), "b": small_lgbm()}
+    grid = {"a": {"logisticregression__C": [1e-6, 1.0]}}
+    clf = stacker(estimator=estimators, base_grid=grid).fit(X, y, groups=groups)
+    # C = 1e-6 leaves the posteriors at the prior: far worse than C = 1 on informative "a"
+    assert clf.base_params_ == {"a": {"logisticregression__C": 1.0}}
+    scores = {row["logisticregression__C"]: row["log_loss"] for row in clf.base_scores_["a"]}
+    assert scores[1e-6] > scores[1.0] + 0.2
+    assert clf.estimators_["a"].get_params()["logisticregression__C"] == 1.0
+    assert "b" not in clf.base_scores_ and clf.n_rounds_["b"] is not None
+    # the chosen candidate's out-of-fold posteriors are the meta-learner's inputs
+    forced = stacker(estimator=estimators, base_grid={"a": {"logisticregression__C": [1.0]}}).fit(X, y, groups=groups)
+    np.testing.assert_allclose(forced.base_oof_proba_["a"], clf.base_oof_proba_["a"])
+    with pytest.raises(ValueError, match="base_grid names block 'c'"):
+        stacker(base_grid={"c": {"C": [1.0]}}).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match=r"base_grid\['a'\]\['C'\] is empty"):
+        stacker(base_grid={"a": {"C": []}}).fit(X, y, groups=groups)

@@ -55,8 +55,11 @@ data: $(INSTALLED) ## Generate the synthetic dataset into DATA if it does not ex
 	@if [ -d "$(DATA)/train" ]; then echo "$(DATA) exists; not regenerating"; \
 	else $(CLI) synth --out "$(DATA)" --seed $(SEED) --scale $(SCALE) --n-jobs $(N_JOBS); fi
 
-# meta.csv is rewritten whenever the generator rewrites DATA, so regenerated data refreshes the cache.
-$(FEATURES): $(wildcard $(DATA)/meta.csv) | data
+# meta.csv is rewritten whenever the generator rewrites DATA, so regenerated data refreshes the
+# cache; so does a change of the code that reads and summarises the recordings.
+FEATURE_SOURCES := emo_gbm/io.py emo_gbm/recording.py emo_gbm/windows.py
+
+$(FEATURES): $(wildcard $(DATA)/meta.csv) $(FEATURE_SOURCES) | data
 	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS)
 	touch $@
 

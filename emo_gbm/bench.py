@@ -403,6 +403,8 @@ def _pandas_statistics(frame, stat_names, length):
     for name in stat_names:
         if name == "mean":
             out[name] = rolling.mean()
+        elif name == "mean_dev":
+            out[name] = rolling.mean() - frame.mean()  # the recording's mean over present frames
         elif name == "std":
             out[name] = rolling.std(ddof=0)
         elif name == "min":

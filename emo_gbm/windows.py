@@ -21,7 +21,10 @@ from sklearn.utils.validation import check_is_fitted
 from .constants import EMOTIONS, EYE_FLAG_COLUMNS, FRAME_RATE, MODALITIES, N_FEATURES
 
 #: Statistics of continuous columns, in the order their columns appear.
-CONTINUOUS_STATISTICS = ("mean", "std", "min", "max", "q10", "q50", "q90", "mean_abs_diff", "slope")
+#: ``mean_dev`` is the window mean minus the mean of the whole recording (over its present
+#: frames): the window relative to the actor's level in that recording, a per-recording
+#: normalisation that does not depend on the hop.
+CONTINUOUS_STATISTICS = ("mean", "std", "min", "max", "q10", "q50", "q90", "mean_abs_diff", "slope", "mean_dev")
 
 #: Statistics of the binary eye flag columns: share of present frames with the flag set, and
 #: 0 -> 1 transitions per second of present frames (blinks, fixation onsets).
@@ -159,8 +162,8 @@ def feature_names(modalities=MODALITIES, stats="default"):
     --------
     >>> feature_names(["eyes"], "minimal")[:3]
     ['eyes__missing_frac', 'eyes__f000__mean', 'eyes__f000__std']
-    >>> len(feature_names(["eyes"], "default"))  # 4 continuous x 9 + 2 flags x 2 + 1
-    41
+    >>> len(feature_names(["eyes"], "default"))  # 4 continuous x 10 + 2 flags x 2 + 1
+    45
     """
     statistics = resolve_statistics(stats)
     names = []
@@ -246,10 +249,11 @@ def _column_statistics(values, starts, stops, length, stat_names):
     count = _window_sums(finite, starts, stops)
     results = {}
     needs = set(stat_names)
-    if needs & {"mean", "std", "slope"}:
+    if needs & {"mean", "std", "slope", "mean_dev"}:
         centred_sum = _window_sums(centred, starts, stops)
         mean_centred = _divide(centred_sum, count)
         results["mean"] = mean_centred + centre
+        results["mean_dev"] = mean_centred
     if "std" in needs:
         variance = _divide(_window_sums(centred**2, starts, stops), count) - mean_centred**2
         results["std"] = np.sqrt(np.maximum(variance, 0.0))

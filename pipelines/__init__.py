@@ -3,8 +3,9 @@
 =================  ==============================================================
 name               window classifier
 =================  ==============================================================
-``stacked_gbm``    one LightGBM and one linear expert per modality, stacked under a
-                   logistic regression that may also see the recording's mean posteriors
+``stacked_gbm``    per modality one LightGBM and two linear experts (window means, and
+                   window means relative to the recording's), stacked under a logistic
+                   regression that may also see the recording's mean posteriors
 ``stacked_xgb``    the same with XGBoost base models
 ``early_fusion``   one LightGBM on the features of every modality
 ``audio_only``     one LightGBM on the audio features
@@ -44,8 +45,20 @@ MODALITY_DROPOUT = 0.2
 #: smoothed, so they are not used.)
 SEQUENCE_MEAN = "auto"
 
-#: Block name suffix of each modality's linear expert in the stacked pipelines.
+#: Whether the stack also fits one meta-learner per set of absent modalities, used for
+#: recordings that lack them (see StackedModalityClassifier).
+META_PER_ABSENCE = True
+
+#: Block name suffix of each modality's linear expert on window means in the stacked pipelines.
 LINEAR_SUFFIX = "_linear"
+
+#: Block name suffix of each modality's linear expert on window means minus the recording's
+#: mean (the ``mean_dev`` statistic) in the stacked pipelines.
+CENTRED_SUFFIX = "_centred"
+
+#: Inverse regularisation strengths of the linear experts, chosen per expert by grouped
+#: cross-validation (StackedModalityClassifier's ``base_grid``).
+LINEAR_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 
 #: Grouped folds for out-of-fold posteriors.
 CV_FOLDS = 5
@@ -56,24 +69,31 @@ def _featurizer(modalities=MODALITIES):
 
 
 def _stacked(estimator, random_state, n_jobs):
-    """Two base models per modality: ``estimator`` on all of the modality's statistics, and
-    a linear expert (:func:`~emo_gbm.stacking.default_linear_expert`) on its window means."""
+    """Three base models per modality: ``estimator`` on all of the modality's statistics, and
+    two linear experts (:func:`~emo_gbm.stacking.default_linear_expert`), on its window means
+    and on its window means minus the recording's mean; each expert's C is chosen over
+    :data:`LINEAR_C_GRID` by grouped cross-validation."""
     featurizer = _featurizer().fit()
-    blocks, estimators, missing = {}, {}, {}
+    blocks, estimators, missing, grid = {}, {}, {}, {}
     for modality, columns in featurizer.feature_names_by_modality().items():
-        missing[modality] = missing[f"{modality}{LINEAR_SUFFIX}"] = f"{modality}__missing_frac"
         blocks[modality] = [c for c in columns if not c.endswith("__missing_frac")]
         estimators[modality] = estimator
-        blocks[f"{modality}{LINEAR_SUFFIX}"] = [c for c in columns if c.endswith("__mean")]
-        estimators[f"{modality}{LINEAR_SUFFIX}"] = default_linear_expert()
+        for suffix, statistic in ((LINEAR_SUFFIX, "__mean"), (CENTRED_SUFFIX, "__mean_dev")):
+            blocks[f"{modality}{suffix}"] = [c for c in columns if c.endswith(statistic)]
+            estimators[f"{modality}{suffix}"] = default_linear_expert()
+            grid[f"{modality}{suffix}"] = {"logisticregression__C": list(LINEAR_C_GRID)}
+        for name in (modality, f"{modality}{LINEAR_SUFFIX}", f"{modality}{CENTRED_SUFFIX}"):
+            missing[name] = f"{modality}__missing_frac"
     classifier = StackedModalityClassifier(
         estimator=estimators,
         final_estimator=None,  # logistic regression, its C chosen by grouped CV (StackedModalityClassifier)
+        base_grid=grid,
         modality_columns=blocks,
         missing_columns=missing,
         cv=CV_FOLDS,
         modality_dropout=MODALITY_DROPOUT,
         sequence_mean=SEQUENCE_MEAN,
+        meta_per_absence=META_PER_ABSENCE,
         random_state=random_state,
         n_jobs=n_jobs,
     )
@@ -228,4 +248,6 @@ def get_pipeline(name, random_state=0, n_jobs=1):
     return PIPELINES[name](random_state=random_state, n_jobs=n_jobs)
 
 
-__all__ = ["FramePipeline", "PIPELINES", "get_pipeline", "WINDOW_LENGTH", "TRAIN_HOP"]
+__all__ = [
+    "FramePipeline", "PIPELINES", "get_pipeline", "WINDOW_LENGTH", "TRAIN_HOP", "LINEAR_SUFFIX", "CENTRED_SUFFIX",
+]

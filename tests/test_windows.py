@@ -7,6 +7,7 @@ import pytest
 from emo_gbm.constants import EYE_FLAG_COLUMNS, MODALITIES, N_FEATURES
 from emo_gbm.recording import Recording
 from emo_gbm.windows import (
+    CONTINUOUS_STATISTICS,
     FEATURE_SETS,
     META_COLUMNS,
     WindowFeaturizer,
@@ -42,12 +43,13 @@ def random_recording(rec_id, n_frames, seed, missing_rate=0.3, actor=None, offse
     return rec
 
 
-def reference_statistics(values, flags=False):
-    """Slow per-window statistics of one column with pandas/numpy, NaN for no values."""
+def reference_statistics(values, flags=False, recording_values=None):
+    """Slow per-window statistics of one column with pandas/numpy, NaN for no values;
+    ``recording_values``: the whole recording's column, for ``mean_dev``."""
     finite = values[np.isfinite(values)]
     out = {}
     if finite.size == 0:
-        nan_stats = ["flag_frac", "flag_rise_rate"] if flags else ["mean", "std", "min", "max", "q10", "q50", "q90", "mean_abs_diff", "slope"]
+        nan_stats = ["flag_frac", "flag_rise_rate"] if flags else list(CONTINUOUS_STATISTICS)
         return {s: np.nan for s in nan_stats}
     if flags:
         out["flag_frac"] = np.mean(finite > 0.5)
@@ -65,6 +67,8 @@ def reference_statistics(values, flags=False):
     out["mean_abs_diff"] = steps.mean() if len(steps) else np.nan
     t = np.flatnonzero(np.isfinite(values)) / 100
     out["slope"] = np.polyfit(t, finite, 1)[0] if finite.size >= 2 else np.nan
+    if recording_values is not None:
+        out["mean_dev"] = finite.mean() - np.nanmean(recording_values)
     return out
 
 
@@ -87,9 +91,10 @@ def test_statistics_equal_slow_reference_on_random_data():
         start, stop = int(row["start"]), int(row["stop"])
         for modality, columns in (("audio", [0, 35]), ("eyes", [0, 4, 5]), ("kinect", [26])):
             for j in columns:
-                window = rec.streams[modality][start:stop, j].astype(np.float64)
+                column = rec.streams[modality][:, j].astype(np.float64)
+                window = column[start:stop]
                 is_flag = modality == "eyes" and j in EYE_FLAG_COLUMNS
-                for stat, expected in reference_statistics(window, flags=is_flag).items():
+                for stat, expected in reference_statistics(window, flags=is_flag, recording_values=column).items():
                     got = row[f"{modality}__f{j:03d}__{stat}"]
                     if np.isnan(expected):
                         assert np.isnan(got), (modality, j, stat)

@@ -12,7 +12,7 @@ from emo_gbm.io import list_recordings, read_template
 from emo_gbm.stacking import META_C_GRID
 from emo_gbm.synth import generate
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
-from pipelines import LINEAR_SUFFIX, PIPELINES, TRAIN_HOP, FramePipeline, get_pipeline
+from pipelines import CENTRED_SUFFIX, LINEAR_C_GRID, LINEAR_SUFFIX, PIPELINES, TRAIN_HOP, FramePipeline, get_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +107,19 @@ def test_registry_names_factories_and_rejects_unknown_names():
         pipeline = get_pipeline(name, random_state=4, n_jobs=2)
         assert isinstance(pipeline, FramePipeline) and pipeline.random_state == 4
     stacked = get_pipeline("stacked_gbm")
-    # per modality: a boosted model on every statistic and a linear expert on the window means
-    assert set(stacked.classifier.modality_columns) == set(MODALITIES) | {f"{m}{LINEAR_SUFFIX}" for m in MODALITIES}
+    # per modality: a boosted model on every statistic, linear experts on the window means and
+    # on the window means relative to the recording's, their C chosen by grouped CV
+    experts = {LINEAR_SUFFIX: "__mean", CENTRED_SUFFIX: "__mean_dev"}
+    assert set(stacked.classifier.modality_columns) == set(MODALITIES) | {
+        f"{m}{suffix}" for m in MODALITIES for suffix in experts
+    }
     for modality in MODALITIES:
-        linear = stacked.classifier.modality_columns[f"{modality}{LINEAR_SUFFIX}"]
-        assert linear and all(c.startswith(f"{modality}__") and c.endswith("__mean") for c in linear)
-        assert stacked.classifier.missing_columns[f"{modality}{LINEAR_SUFFIX}"] == f"{modality}__missing_frac"
+        for suffix, statistic in experts.items():
+            linear = stacked.classifier.modality_columns[f"{modality}{suffix}"]
+            assert linear and all(c.startswith(f"{modality}__") and c.endswith(statistic) for c in linear)
+            assert stacked.classifier.missing_columns[f"{modality}{suffix}"] == f"{modality}__missing_frac"
+            assert stacked.classifier.base_grid[f"{modality}{suffix}"]["logisticregression__C"] == list(LINEAR_C_GRID)
+        assert not any(c.endswith("__missing_frac") for c in stacked.classifier.modality_columns[modality])
     assert get_pipeline("face_only").featurizer.modalities == ("face_nn",)
     with pytest.raises(ValueError, match="known: audio_only, early_fusion"):
         get_pipeline("late_fusion")

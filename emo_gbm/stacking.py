@@ -516,6 +516,14 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         single linear meta-learner trained with dropout cannot fully do. Costs
         ``2**n_modalities - 2`` more meta-learner fits, plus fold fits for the sets absent
         in training sequences (their ``oof_proba_`` rows come from them).
+    base_fallback : bool, default=False
+        If one base model's out-of-fold posteriors have a lower (weighted) log-loss than the
+        chosen meta-learner's, predict with that base model alone (``final_block_``): on a
+        small training set a meta-learner can lose to its best input. With
+        ``meta_per_absence``, the same choice is made for each set of absent modalities seen
+        in training, on its rows, among the base models of the present modalities
+        (``absence_blocks_``); without it, a row lacking the chosen model's modality gets
+        that model's blank-input answer. The meta-learners are fitted either way.
     tune_rounds : bool, default=True
         For LightGBM and XGBoost base estimators, choose each block's number of boosting
         rounds by grouped cross-validation: the fold models are fitted with the
@@ -562,6 +570,12 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
     final_scores_ : list of dict
         Every setting tried (``final_grid`` and ``sequence_mean``), with its out-of-fold
         log-loss.
+    final_block_ : str or None
+        With ``base_fallback``: the base model that predicts instead of the meta-learner, or
+        None when the meta-learner scored better.
+    absence_blocks_ : dict of int to str
+        With ``base_fallback`` and ``meta_per_absence``: the sets of absent modalities (bit
+        masks) predicted by a base model instead of their meta-learner.
     absence_estimators_ : dict of int to classifier
         With ``meta_per_absence``: the meta-learner of each set of absent modalities, keyed
         by a bit mask over ``absence_units_`` (bit ``i`` set: unit ``i`` absent).
@@ -611,6 +625,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         context_offsets=(),
         sequence_mean=False,
         meta_per_absence=False,
+        base_fallback=False,
         tune_rounds=True,
         random_state=None,
         n_jobs=1,
@@ -626,6 +641,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         self.context_offsets = context_offsets
         self.sequence_mean = sequence_mean
         self.meta_per_absence = meta_per_absence
+        self.base_fallback = base_fallback
         self.tune_rounds = tune_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -950,20 +966,45 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         )
         order = self._missing_order()
         self.absence_units_ = [tuple(n for n in self.blocks_ if self.missing_positions_[n] == p) for p in order]
-        self.absence_estimators_ = {}
+        self.absence_estimators_, self.absence_blocks_ = {}, {}
+        masks = self._absent_masks(missing, sequences)
         if self.meta_per_absence and len(order) > 1:
             self._fit_absence_meta(
                 candidates[best], final_seed, oof_dropped, missing_dropped, missing, y_encoded, sample_weight,
-                sequences, positions, n_classes,
+                sequences, positions, n_classes, masks,
             )
+        # A base model alone, where its out-of-fold posteriors beat the meta-learner's.
+        main_rows = ~np.isin(masks, list(self.absence_estimators_))
+        self.final_block_ = self._fallback(np.flatnonzero(main_rows), 0, y_encoded, sample_weight)
         return self
 
+    def _fallback(self, rows, absent, y, sample_weight):
+        """With ``base_fallback``: the base model (of a modality not in bit mask ``absent``)
+        whose out-of-fold posteriors on ``rows`` have a lower log-loss than ``oof_proba_``
+        there, which then takes its place; else None."""
+        if not self.base_fallback or not rows.size:
+            return None
+        order = self._missing_order()
+        weight = _rows(sample_weight, rows)
+        best_loss = lowest_log_loss(self.oof_proba_[rows][None], y[rows], weight)[1][0]
+        chosen = None
+        for name, proba in self.base_oof_proba_.items():
+            position = self.missing_positions_[name]
+            if position is not None and absent >> order.index(position) & 1:
+                continue
+            loss = lowest_log_loss(proba[rows][None], y[rows], weight)[1][0]
+            if loss < best_loss:
+                best_loss, chosen = loss, name
+        if chosen is not None:
+            self.oof_proba_[rows] = self.base_oof_proba_[chosen][rows]
+        return chosen
+
     def _fit_absence_meta(
-        self, final, seed, oof_dropped, missing_dropped, missing, y, sample_weight, sequences, positions, n_classes
+        self, final, seed, oof_dropped, missing_dropped, missing, y, sample_weight, sequences, positions, n_classes,
+        masks,
     ):
         """The meta-learner of each set of absent modalities (``meta_per_absence``), and the
         out-of-fold posteriors of the training rows whose sequence lacks such a set."""
-        masks = self._absent_masks(missing, sequences)
         subsets = range(1, 2 ** len(self._missing_order()) - 1)
         meta = {
             mask: self._meta_features(oof_dropped, missing_dropped, sequences, positions, self.sequence_mean_, mask)
@@ -991,6 +1032,11 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
                     _rows(sequences, rows), _rows(positions, rows), self.sequence_mean_, mask,
                 )
                 self.oof_proba_[rows] = _proba_all_classes(model, clean, n_classes)
+        for mask in np.unique(masks):
+            if int(mask) in self.absence_estimators_:
+                block = self._fallback(np.flatnonzero(masks == mask), int(mask), y, sample_weight)
+                if block is not None:
+                    self.absence_blocks_[int(mask)] = block
 
     def _final_grid(self):
         """The meta-learner settings to choose from: a list of parameter dicts."""
@@ -1043,6 +1089,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         block_proba, missing = self._base_proba(X), self._missing_fractions(X)
         meta = self._meta_features(block_proba, missing, sequences, positions, self.sequence_mean_)
         proba = _proba_all_classes(self.final_estimator_, meta, self.classes_.size)
+        if getattr(self, "final_block_", None) is not None:
+            proba = block_proba[self.final_block_].copy()
         absence = getattr(self, "absence_estimators_", {})
         if absence:
             masks = self._absent_masks(missing, sequences)
@@ -1055,6 +1103,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
                     _rows(sequences, rows), _rows(positions, rows), self.sequence_mean_, int(mask),
                 )
                 proba[rows] = _proba_all_classes(absence[int(mask)], meta, self.classes_.size)
+                if int(mask) in self.absence_blocks_:
+                    proba[rows] = block_proba[self.absence_blocks_[int(mask)]][rows]
         return proba
 
     def predict(self, X, sequences=None, positions=None):

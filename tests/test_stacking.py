@@ -390,3 +390,41 @@ def test_base_settings_are_chosen_per_block_by_out_of_fold_log_loss():
         stacker(base_grid={"c": {"C": [1.0]}}).fit(X, y, groups=groups)
     with pytest.raises(ValueError, match=r"base_grid\['a'\]\['C'\] is empty"):
         stacker(base_grid={"a": {"C": []}}).fit(X, y, groups=groups)
+
+
+def test_base_fallback_predicts_with_the_best_base_model_only_when_it_beats_the_meta_learner():
+    X, y, groups = two_modality_data(n_groups=12, rows_per_group=30)
+    # Both modalities informative: the meta-learner combining them wins, nothing changes.
+    combined = stacker(base_fallback=True).fit(X, y, groups=groups)
+    assert combined.final_block_ is None
+    np.testing.assert_array_equal(combined.predict_proba(X), stacker().fit(X, y, groups=groups).predict_proba(X))
+    # A meta-learner regularised to the prior loses to the base model of "a".
+    weak_meta = {"C": [1e-5]}
+    fallback = stacker(base_fallback=True, final_grid=weak_meta, meta_per_absence=True)
+    fallback.fit(X, y, groups=groups, sequences=groups)
+    assert fallback.final_block_ == "a"
+    np.testing.assert_array_equal(fallback.oof_proba_, fallback.base_oof_proba_["a"])
+    X_a = X[COLUMNS["a"] + ["a_missing"]].to_numpy()
+    np.testing.assert_allclose(fallback.predict_proba(X, groups), fallback.estimators_["a"].predict_proba(X_a))
+    # A recording without "a" is still predicted by the meta-learner of that absence.
+    X_without_a = X.copy()
+    X_without_a[COLUMNS["a"]] = np.nan
+    X_without_a["a_missing"] = 1.0
+    meta = fallback._meta_features(
+        fallback._base_proba(X_without_a.to_numpy()), fallback._missing_fractions(X_without_a.to_numpy()),
+        groups, None, fallback.sequence_mean_, absent=1,
+    )
+    np.testing.assert_allclose(
+        fallback.predict_proba(X_without_a, groups), fallback.absence_estimators_[1].predict_proba(meta)
+    )
+    assert stacker(final_grid=weak_meta).fit(X, y, groups=groups).final_block_ is None  # off by default
+    # Training recordings without "b": their meta-learner also loses to "a", so "a" predicts them.
+    lacking_b = np.isin(groups, [2, 5, 8])
+    X_some = X.copy()
+    X_some.loc[lacking_b, COLUMNS["b"]] = np.nan
+    X_some.loc[lacking_b, "b_missing"] = 1.0
+    fallback.fit(X_some, y, groups=groups, sequences=groups)
+    assert fallback.absence_blocks_ == {2: "a"} and fallback.final_block_ == "a"
+    np.testing.assert_array_equal(fallback.oof_proba_[lacking_b], fallback.base_oof_proba_["a"][lacking_b])
+    X_b = X_some[COLUMNS["a"] + ["a_missing"]].to_numpy()
+    np.testing.assert_allclose(fallback.predict_proba(X_some, groups), fallback.estimators_["a"].predict_proba(X_b))

@@ -728,12 +728,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
     def _meta_features(self, block_proba, missing_fractions, sequences, positions, sequence_mean, absent=0):
         """Log-posteriors of every block, the missing fractions, then their temporal context;
         without the blocks and missing fractions of the absence units in bit mask ``absent``."""
-        order = self._missing_order()
-        kept = [i for i in range(len(order)) if not absent >> i & 1]
-        names = [
-            n for n in self.blocks_
-            if self.missing_positions_[n] is None or order.index(self.missing_positions_[n]) in kept
-        ]
+        kept = [i for i in range(len(self._missing_order())) if not absent >> i & 1]
+        names = self._present_blocks(absent)
         logs = np.hstack([np.log(np.clip(block_proba[name], PROBA_FLOOR, 1.0)) for name in names])
         missing_fractions = missing_fractions[:, kept]
         parts = [logs, missing_fractions]
@@ -764,6 +760,15 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             if position is not None and position not in order:
                 order.append(position)
         return order
+
+    def _present_blocks(self, absent):
+        """The blocks outside the absence units in bit mask ``absent`` (bit ``i``: the ``i``-th
+        missing-fraction column of :meth:`_missing_order`), in block order."""
+        order = self._missing_order()
+        return [
+            name for name, position in self.missing_positions_.items()
+            if position is None or not absent >> order.index(position) & 1
+        ]
 
     def _absent_masks(self, missing_fractions, sequences):
         """Bit mask of the modalities (missing-fraction columns) absent from each row's whole
@@ -855,6 +860,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         meta_dropout = self._dropout_blocks(codes.max() + 1, n_units, rng)[codes]
         seeds = rng.randint(2**31 - 1, size=len(block_names))
         base_grid = self._base_grid(block_names)
+        searched = set(self.base_grid or {})  # blocks with settings to choose from
         # The candidate base classifiers of every block: one, or one per setting of base_grid.
         base_candidates = {
             name: [clone(self._block_estimator(name)).set_params(**params) for params in base_grid[name]]
@@ -892,14 +898,14 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
                 tuned=checkpoints[name] != [None],
             )
             loss = lowest_log_loss(oof[None], y_encoded, sample_weight)[1][0]
-            if name in self.base_grid_names_:
+            if name in searched:
                 self.base_scores_.setdefault(name, []).append(dict(base_grid[name][k], log_loss=float(loss)))
             if name not in chosen or loss < chosen[name]:
                 chosen[name] = loss
                 self.base_oof_proba_[name], self.n_rounds_[name], self.round_losses_[name] = oof, rounds, losses
                 blank_by_fold[name] = [None if r[3] is None else r[3][best] for r in block_results]
                 estimators[name] = base_candidates[name][k]
-                if name in self.base_grid_names_:
+                if name in searched:
                     self.base_params_[name] = base_grid[name][k]
 
         # The refits on all rows, with the chosen rounds.
@@ -984,15 +990,11 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         there, which then takes its place; else None."""
         if not self.base_fallback or not rows.size:
             return None
-        order = self._missing_order()
         weight = _rows(sample_weight, rows)
         best_loss = lowest_log_loss(self.oof_proba_[rows][None], y[rows], weight)[1][0]
         chosen = None
-        for name, proba in self.base_oof_proba_.items():
-            position = self.missing_positions_[name]
-            if position is not None and absent >> order.index(position) & 1:
-                continue
-            loss = lowest_log_loss(proba[rows][None], y[rows], weight)[1][0]
+        for name in self._present_blocks(absent):
+            loss = lowest_log_loss(self.base_oof_proba_[name][rows][None], y[rows], weight)[1][0]
             if loss < best_loss:
                 best_loss, chosen = loss, name
         if chosen is not None:
@@ -1053,7 +1055,6 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         for name in grid:
             if name not in block_names:
                 raise ValueError(f"base_grid names block {name!r}, which modality_columns does not define")
-        self.base_grid_names_ = [name for name in block_names if name in grid]
         return {name: _combinations(grid.get(name, {}), f"base_grid[{name!r}]") for name in block_names}
 
     def _position_in_block(self, name):
@@ -1087,24 +1088,25 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=[np.float32, np.float64])
         sequences, positions = self._check_sequences(X, sequences, positions)
         block_proba, missing = self._base_proba(X), self._missing_fractions(X)
-        meta = self._meta_features(block_proba, missing, sequences, positions, self.sequence_mean_)
-        proba = _proba_all_classes(self.final_estimator_, meta, self.classes_.size)
-        if getattr(self, "final_block_", None) is not None:
+        if self.final_block_ is not None:
             proba = block_proba[self.final_block_].copy()
-        absence = getattr(self, "absence_estimators_", {})
-        if absence:
+        else:
+            meta = self._meta_features(block_proba, missing, sequences, positions, self.sequence_mean_)
+            proba = _proba_all_classes(self.final_estimator_, meta, self.classes_.size)
+        if self.absence_estimators_:
             masks = self._absent_masks(missing, sequences)
-            for mask in np.unique(masks):
-                if int(mask) not in absence:
+            for mask in map(int, np.unique(masks)):
+                if mask not in self.absence_estimators_:
                     continue
                 rows = np.flatnonzero(masks == mask)
+                if mask in self.absence_blocks_:
+                    proba[rows] = block_proba[self.absence_blocks_[mask]][rows]
+                    continue
                 meta = self._meta_features(
                     {n: p[rows] for n, p in block_proba.items()}, missing[rows],
-                    _rows(sequences, rows), _rows(positions, rows), self.sequence_mean_, int(mask),
+                    _rows(sequences, rows), _rows(positions, rows), self.sequence_mean_, mask,
                 )
-                proba[rows] = _proba_all_classes(absence[int(mask)], meta, self.classes_.size)
-                if int(mask) in self.absence_blocks_:
-                    proba[rows] = block_proba[self.absence_blocks_[int(mask)]][rows]
+                proba[rows] = _proba_all_classes(self.absence_estimators_[mask], meta, self.classes_.size)
         return proba
 
     def predict(self, X, sequences=None, positions=None):

@@ -58,12 +58,6 @@ BASE_FALLBACK = False
 #: Block name suffix of each modality's linear expert on window means in the stacked pipelines.
 LINEAR_SUFFIX = "_linear"
 
-#: Whether the stack predicts with its best base model alone when that model's out-of-fold
-#: log-loss beats the meta-learner's (see StackedModalityClassifier). Off: on the full-size
-#: synthetic data it replaced the meta-learner by the face expert, which the train folds
-#: preferred but which was clearly worse on the public test (see README, EmoDB section).
-BASE_FALLBACK = False
-
 #: Block name suffix of each modality's linear expert on window means minus the recording's
 #: mean (the ``mean_dev`` statistic) in the stacked pipelines.
 CENTRED_SUFFIX = "_centred"

@@ -2,11 +2,14 @@
 
 Windows overlap, so each frame is covered by several windows. :class:`FrameSmoother`
 averages the posteriors of the windows covering a frame (overlap-add, optionally weighted
-towards each window's centre), then labels frames either by argmax or by a Viterbi pass of
+towards each window's centre and with the posteriors sharpened or flattened by a power
+first), then labels frames either by argmax or by a Viterbi pass of
 an HMM whose transitions are estimated from the train labels, which removes the short
 label flips that averaged posteriors still show. Its few parameters are tuned on
 out-of-fold posteriors of the train set.
 """
+
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -28,6 +31,9 @@ SELF_TRANSITION_GRID = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999)
 
 #: Candidates for the tuned prior exponent: emissions are posterior / prior ** prior_power.
 PRIOR_POWER_GRID = (0.0, 0.5, 1.0)
+
+#: Candidates for the tuned power of the window posteriors before overlap-add.
+POSTERIOR_POWER_GRID = (1.0, 2.0)
 
 #: Posteriors are floored here before the log, so no class is ever impossible.
 _PROBA_FLOOR = 1e-6
@@ -60,6 +66,38 @@ def taper_weights(length, taper):
     if taper == "hann":
         return np.hanning(length + 2)[1:-1]
     raise ValueError(f"unknown taper {taper!r}; known: {TAPERS}")
+
+
+def sharpen(window_proba, power):
+    """Window posteriors raised to ``power`` and renormalised (a temperature of ``1 / power``).
+
+    Each window keeps its argmax, but the overlap-added average changes: above 1 it moves
+    towards a vote of the windows' labels, so one confidently wrong window no longer
+    outweighs several hesitant right ones; towards 0 it approaches the mean of the
+    log-posteriors, where one confident window can veto a class.
+
+    Parameters
+    ----------
+    window_proba : ndarray of shape (n_windows, n_classes)
+    power : float
+        Positive; 1 returns the posteriors unchanged.
+
+    Returns
+    -------
+    sharpened : ndarray of shape (n_windows, n_classes), float64
+        Rows sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sharpen(np.array([[0.6, 0.2, 0.2]]), 2.0).round(3).tolist()
+    [[0.818, 0.091, 0.091]]
+    """
+    window_proba = np.asarray(window_proba, dtype=np.float64)
+    if power == 1.0:
+        return window_proba
+    powered = np.maximum(window_proba, _PROBA_FLOOR) ** power
+    return powered / powered.sum(axis=1, keepdims=True)
 
 
 def overlap_add(window_proba, starts, stops, n_frames, taper="flat"):
@@ -245,6 +283,10 @@ class FrameSmoother(BaseEstimator):
         of the overlap-added posteriors.
     taper : {"flat", "triangular", "hann", "auto"}, default="auto"
         Window weighting for overlap-add; ``"auto"`` tunes it in ``fit``.
+    posterior_power : float or "auto", default="auto"
+        Window posteriors are raised to this power and renormalised before overlap-add
+        (:func:`sharpen`); ``"auto"`` tunes it over :data:`POSTERIOR_POWER_GRID`. The
+        ``"argmax"`` method ignores it (a power keeps each window's argmax).
     self_transition : float or "auto", default="auto"
         Probability of keeping the label from one decoding step to the next; ``"auto"``
         tunes it over :data:`SELF_TRANSITION_GRID`. Off-diagonal transitions keep the
@@ -259,7 +301,7 @@ class FrameSmoother(BaseEstimator):
 
     Attributes
     ----------
-    taper_, self_transition_, prior_power_ : the values used (tuned or given).
+    taper_, posterior_power_, self_transition_, prior_power_ : the values used (tuned or given).
     class_prior_ : ndarray of shape (n_classes,)
         Agreement-weighted frame label frequencies of the train set.
     base_transition_ : ndarray of shape (n_classes, n_classes)
@@ -272,14 +314,17 @@ class FrameSmoother(BaseEstimator):
     >>> import numpy as np, pandas as pd
     >>> windows = pd.DataFrame({"rec_id": ["a"] * 3, "start": [0, 2, 4], "stop": [4, 6, 8]})
     >>> proba = np.eye(6)[[1, 1, 1]]
-    >>> smoother = FrameSmoother(method="overlap", taper="flat")
+    >>> smoother = FrameSmoother(method="overlap", taper="flat", posterior_power=1.0)
     >>> smoother.predict(windows, proba, {"a": 8})["a"].tolist()
     [1, 1, 1, 1, 1, 1, 1, 1]
     """
 
-    def __init__(self, method="viterbi", taper="auto", self_transition="auto", prior_power="auto", step=10):
+    def __init__(
+        self, method="viterbi", taper="auto", posterior_power="auto", self_transition="auto", prior_power="auto", step=10
+    ):
         self.method = method
         self.taper = taper
+        self.posterior_power = posterior_power
         self.self_transition = self_transition
         self.prior_power = prior_power
         self.step = step
@@ -289,6 +334,8 @@ class FrameSmoother(BaseEstimator):
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.taper != "auto" and self.taper not in TAPERS:
             raise ValueError(f"taper must be 'auto' or one of {TAPERS}, got {self.taper!r}")
+        if self.posterior_power != "auto" and not float(self.posterior_power) > 0:
+            raise ValueError(f"posterior_power must be 'auto' or > 0, got {self.posterior_power!r}")
         if self.self_transition != "auto" and not 0.0 < float(self.self_transition) < 1.0:
             raise ValueError(f"self_transition must be 'auto' or in (0, 1), got {self.self_transition!r}")
         if self.prior_power != "auto" and float(self.prior_power) < 0:
@@ -336,19 +383,22 @@ class FrameSmoother(BaseEstimator):
             return float(hits[scored].mean()) if scored.any() else 0.0
 
         tapers = TAPERS if self.taper == "auto" else (self.taper,)
+        posterior_powers = POSTERIOR_POWER_GRID if self.posterior_power == "auto" else (float(self.posterior_power),)
         if self.method == "argmax":
-            tapers = ("flat",)
+            tapers, posterior_powers = ("flat",), (1.0,)
         transitions = SELF_TRANSITION_GRID if self.self_transition == "auto" else (float(self.self_transition),)
         powers = PRIOR_POWER_GRID if self.prior_power == "auto" else (float(self.prior_power),)
         if self.method != "viterbi":
             transitions, powers = (np.nan,), (np.nan,)
         rows = []
-        for taper in tapers:
-            frame_proba = {r: overlap_add(p, s, e, n_frames[r], taper) for r, (s, e, p) in grouped_windows.items()}
+        for taper, sharpness in itertools.product(tapers, posterior_powers):
+            frame_proba = {
+                r: overlap_add(sharpen(p, sharpness), s, e, n_frames[r], taper) for r, (s, e, p) in grouped_windows.items()
+            }
             log_blocks = self._log_blocks(frame_proba) if self.method == "viterbi" else None
             for power in powers:
                 for stay in transitions:
-                    params = dict(taper=taper, self_transition=stay, prior_power=power)
+                    params = dict(taper=taper, posterior_power=sharpness, self_transition=stay, prior_power=power)
                     if self.method == "viterbi":
                         predicted = self._decode(log_blocks, n_frames, stay, power)
                     elif self.method == "overlap":
@@ -359,6 +409,7 @@ class FrameSmoother(BaseEstimator):
         self.tuning_scores_ = pd.DataFrame(rows)
         best = self.tuning_scores_.loc[self.tuning_scores_["wa"].idxmax()]
         self.taper_ = str(best["taper"])
+        self.posterior_power_ = float(best["posterior_power"])
         self.self_transition_ = float(best["self_transition"])
         self.prior_power_ = float(best["prior_power"])
         return self
@@ -406,17 +457,22 @@ class FrameSmoother(BaseEstimator):
         """
         grouped = _group_windows(windows, window_proba)
         self._check_recordings(grouped, n_frames_by_rec)
-        taper = self._taper_in_use()
+        return {r: p.astype(np.float32) for r, p in self._overlap_add(grouped, n_frames_by_rec).items()}
+
+    def _overlap_add(self, grouped_windows, n_frames_by_rec):
+        taper, power = self._in_use("taper"), self._in_use("posterior_power")
         return {
-            r: overlap_add(p, s, e, int(n_frames_by_rec[r]), taper).astype(np.float32) for r, (s, e, p) in grouped.items()
+            r: overlap_add(sharpen(p, float(power)), s, e, int(n_frames_by_rec[r]), taper)
+            for r, (s, e, p) in grouped_windows.items()
         }
 
-    def _taper_in_use(self):
-        if hasattr(self, "taper_"):
-            return self.taper_
-        if self.taper == "auto":
-            check_is_fitted(self, "taper_")  # an unfitted "auto" taper has no value yet
-        return self.taper
+    def _in_use(self, name):
+        """The fitted value of parameter ``name``, else the given one (an unfitted "auto" has none)."""
+        if hasattr(self, name + "_"):
+            return getattr(self, name + "_")
+        if getattr(self, name) == "auto":
+            check_is_fitted(self, name + "_")
+        return getattr(self, name)
 
     def predict(self, windows, window_proba, n_frames_by_rec):
         """Label of every frame of every recording.
@@ -443,8 +499,7 @@ class FrameSmoother(BaseEstimator):
         if self.method == "argmax":
             predicted = self._nearest(grouped, n_frames)
         else:
-            taper = self._taper_in_use()
-            frame_proba = {r: overlap_add(p, s, e, n_frames[r], taper) for r, (s, e, p) in grouped.items()}
+            frame_proba = self._overlap_add(grouped, n_frames)
             if self.method == "overlap":
                 predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
             else:

@@ -8,11 +8,13 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from emo_gbm.smoothing import (
+    POSTERIOR_POWER_GRID,
     SELF_TRANSITION_GRID,
     FrameSmoother,
     estimate_transitions,
     nearest_window_labels,
     overlap_add,
+    sharpen,
     taper_weights,
     viterbi,
 )
@@ -84,7 +86,9 @@ def fitted_smoother(method, step=1, self_transition=0.9, prior_power=0.0):
     labels = np.repeat(np.arange(6), 100)
     frames = pd.DataFrame({"rec_id": "train", "label": labels, "agreement": np.ones(labels.size)})
     windows, proba = one_window_per_frame(np.eye(6)[labels] * 0.9 + 0.1 / 6, "train")
-    smoother = FrameSmoother(method=method, taper="flat", self_transition=self_transition, prior_power=prior_power, step=step)
+    smoother = FrameSmoother(
+        method=method, taper="flat", posterior_power=1.0, self_transition=self_transition, prior_power=prior_power, step=step
+    )
     return smoother.fit(windows, proba, frames)
 
 
@@ -166,8 +170,64 @@ def test_tuned_viterbi_beats_overlap_and_argmax_on_held_out_recordings():
     assert scores["overlap"] > scores["argmax"]
     tuned = FrameSmoother().fit(train_windows, train_proba, train_frames)
     assert tuned.self_transition_ in SELF_TRANSITION_GRID
-    assert len(tuned.tuning_scores_) == 3 * 3 * len(SELF_TRANSITION_GRID)
+    assert len(tuned.tuning_scores_) == 3 * len(POSTERIOR_POWER_GRID) * 3 * len(SELF_TRANSITION_GRID)
     assert tuned.tuning_scores_["wa"].max() == pytest.approx(wa(tuned.predict(train_windows, train_proba, train_frames.groupby("rec_id", sort=False).size().to_dict()), train_frames))
+
+
+def test_sharpen_keeps_each_window_argmax_and_sums_to_one():
+    proba = np.random.default_rng(0).dirichlet(np.ones(6), size=50)
+    np.testing.assert_array_equal(sharpen(proba, 1.0), proba)
+    for power in POSTERIOR_POWER_GRID:
+        sharpened = sharpen(proba, power)
+        np.testing.assert_allclose(sharpened.sum(axis=1), 1)
+        np.testing.assert_array_equal(sharpened.argmax(axis=1), proba.argmax(axis=1))
+    # Above 1 the winning class gains, below 1 it loses.
+    assert (sharpen(proba, 2.0).max(axis=1) > proba.max(axis=1)).all()
+    assert (sharpen(proba, 0.5).max(axis=1) < proba.max(axis=1)).all()
+
+
+def test_posterior_power_turns_overlap_add_towards_a_vote():
+    # Frame 3 is covered by all four windows: three hesitantly say class 0, one confidently class 1.
+    hesitant, confident = [0.4] + [0.12] * 5, [0.0, 0.95] + [0.0125] * 4
+    proba = np.array([hesitant, hesitant, hesitant, confident])
+    windows = pd.DataFrame({"rec_id": "r", "start": [0, 1, 2, 3], "stop": [4, 5, 6, 7]})
+    labels = {
+        power: FrameSmoother(method="overlap", taper="flat", posterior_power=power).predict(windows, proba, {"r": 7})["r"]
+        for power in (0.5, 1.0, 4.0)
+    }
+    assert labels[0.5][3] == 1 and labels[1.0][3] == 1  # the mean follows the confident window
+    assert labels[4.0][3] == 0  # the near-vote follows the majority
+
+
+def confidently_wrong_oof(n_recordings, seed):
+    """Windows that mostly lean mildly to the true label, a quarter confidently to a wrong one."""
+    rng = np.random.default_rng(seed)
+    window_rows, probas, frame_rows = [], [], []
+    for r in range(n_recordings):
+        n_frames = int(rng.integers(900, 1600))
+        labels = np.repeat(rng.integers(0, 6, n_frames // 300 + 1), 300)[:n_frames]
+        starts = window_starts(n_frames, 200, 50)
+        stops = np.minimum(starts + 200, n_frames)
+        true_window = labels[(starts + stops) // 2]
+        wrong = rng.random(starts.size) < 0.25
+        leaning = np.where(wrong, (true_window + rng.integers(1, 6, starts.size)) % 6, true_window)
+        logits = np.where(wrong, 4.0, 1.0)[:, None] * np.eye(6)[leaning] + rng.normal(scale=0.3, size=(starts.size, 6))
+        probas.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+        window_rows.append(pd.DataFrame({"rec_id": f"rec{r}", "start": starts, "stop": stops}))
+        frame_rows.append(pd.DataFrame({"rec_id": f"rec{r}", "label": labels, "agreement": rng.uniform(0.5, 1, n_frames)}))
+    return pd.concat(window_rows, ignore_index=True), np.vstack(probas), pd.concat(frame_rows, ignore_index=True)
+
+
+def test_tuned_posterior_power_helps_held_out_recordings_with_confidently_wrong_windows():
+    train_windows, train_proba, train_frames = confidently_wrong_oof(15, seed=1)
+    test_windows, test_proba, test_frames = confidently_wrong_oof(15, seed=2)
+    n_frames = test_frames.groupby("rec_id", sort=False).size().to_dict()
+    tuned = FrameSmoother(method="overlap").fit(train_windows, train_proba, train_frames)
+    assert tuned.posterior_power_ > 1.0
+    assert set(tuned.tuning_scores_["posterior_power"]) == set(POSTERIOR_POWER_GRID)
+    plain = FrameSmoother(method="overlap", posterior_power=1.0).fit(train_windows, train_proba, train_frames)
+    tuned_wa = wa(tuned.predict(test_windows, test_proba, n_frames), test_frames)
+    assert tuned_wa > wa(plain.predict(test_windows, test_proba, n_frames), test_frames) + 0.05
 
 
 def test_estimated_transitions_are_row_stochastic_and_follow_the_labels():
@@ -179,11 +239,11 @@ def test_estimated_transitions_are_row_stochastic_and_follow_the_labels():
 def test_predict_follows_template_order_and_frame_counts():
     windows = pd.DataFrame({"rec_id": ["b", "b", "a"], "start": [0, 100, 0], "stop": [400, 500, 150]})
     proba = np.eye(6)[[1, 1, 4]]
-    out = FrameSmoother(method="overlap", taper="hann").predict(windows, proba, {"a": 150, "b": 500})
+    out = FrameSmoother(method="overlap", taper="hann", posterior_power=1.0).predict(windows, proba, {"a": 150, "b": 500})
     assert list(out) == ["a", "b"]
     assert out["a"].shape == (150,) and (out["a"] == 4).all() and (out["b"] == 1).all()
     assert out["a"].dtype == np.int8
-    frame_proba = FrameSmoother(method="overlap", taper="flat").frame_proba(windows, proba, {"a": 150, "b": 500})
+    frame_proba = FrameSmoother(method="overlap", taper="flat", posterior_power=1.0).frame_proba(windows, proba, {"a": 150, "b": 500})
     np.testing.assert_allclose(frame_proba["b"].sum(axis=1), 1, rtol=1e-6)
 
 
@@ -197,5 +257,9 @@ def test_smoother_rejects_bad_input():
         FrameSmoother(method="overlap", taper="flat").predict(windows, np.eye(6)[[0]], {"a": 10, "c": 5})
     with pytest.raises(ValueError, match="shape"):
         FrameSmoother(method="overlap", taper="flat").predict(windows, np.ones((1, 5)) / 5, {"a": 10})
+    with pytest.raises(ValueError, match="posterior_power"):
+        FrameSmoother(method="overlap", posterior_power=0.0).predict(windows, np.eye(6)[[0]], {"a": 10})
     with pytest.raises(NotFittedError):
         FrameSmoother().predict(windows, np.eye(6)[[0]], {"a": 10})
+    with pytest.raises(NotFittedError):  # an unfitted "auto" posterior power has no value yet
+        FrameSmoother(method="overlap", taper="flat").predict(windows, np.eye(6)[[0]], {"a": 10})

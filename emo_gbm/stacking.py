@@ -24,6 +24,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter, validate_data
 
+from .pooling import PooledLogisticRegression
+
 #: Base posteriors are clipped to this floor before the log, so one confident zero cannot
 #: dominate the meta-learner's linear score.
 PROBA_FLOOR = 1e-4
@@ -94,24 +96,30 @@ def default_linear_expert(C=0.1):
 
 
 def default_final_estimator():
-    """The default meta-learner: multinomial logistic regression on log-posteriors.
+    """The default meta-learner: a logistic regression around the product of the blocks' posteriors.
 
-    The stacker chooses its ``C`` over :data:`META_C_GRID` by grouped cross-validation.
+    A :class:`~emo_gbm.pooling.PooledLogisticRegression`: each block's log-posteriors get
+    one unpenalised weight, and the full linear model on all meta-features is penalised on
+    top, so a strong penalty leaves a calibrated weighted product of the base models rather
+    than the class prior. The stacker tells it which inputs are the blocks'
+    log-posteriors, and chooses its ``C`` over :data:`META_C_GRID` by grouped
+    cross-validation.
 
     Returns
     -------
-    LogisticRegression
+    PooledLogisticRegression
 
     Examples
     --------
     >>> default_final_estimator().C
-    0.1
+    0.001
     """
-    return LogisticRegression(C=0.1, max_iter=2000)
+    return PooledLogisticRegression(C=0.001)
 
 
-#: Inverse regularisation strengths of the default meta-learner, chosen by grouped cross-validation.
-META_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+#: Inverse regularisation strengths of the default meta-learner (of its linear part beside
+#: the product of the blocks' posteriors), chosen by grouped cross-validation.
+META_C_GRID = (0.00001, 0.00003, 0.0001, 0.0003, 0.001)
 
 
 def sequence_codes(sequences, n_rows):
@@ -462,7 +470,10 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
     final_estimator : classifier, default=None
         The meta-learner; ``None`` means :func:`default_final_estimator`. Its inputs are the
         log of each block's posteriors (floored at :data:`PROBA_FLOOR`) followed by the
-        blocks' missing fractions.
+        blocks' missing fractions. A meta-learner with ``n_experts`` and
+        ``n_expert_classes`` parameters (:class:`~emo_gbm.pooling.PooledLogisticRegression`)
+        gets them set to the number of blocks whose log-posteriors it sees and the number
+        of classes (labels are then the class indices 0..n_classes-1).
     final_grid : dict of str to list, default=None
         Settings of the meta-learner to choose from by the (weighted) log-loss of its
         out-of-fold posteriors over the same grouped folds. ``None``: ``C`` over
@@ -890,10 +901,10 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         n_folds = len(self.folds_)
         self.base_oof_proba_, self.n_rounds_, self.round_losses_ = {}, {}, {}
         self.base_params_, self.base_scores_ = {}, {}
-        estimators, blank_by_fold, chosen = {}, {}, {}
+        estimators, chosen = {}, {}
         for j, (b, name, k) in enumerate(jobs):
             block_results = fold_results[j * n_folds : (j + 1) * n_folds]
-            oof, best, rounds, losses = _choose_rounds(
+            oof, _, rounds, losses = _choose_rounds(
                 self.folds_, block_results, checkpoints[name], y_encoded, sample_weight,
                 tuned=checkpoints[name] != [None],
             )
@@ -903,7 +914,6 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             if name not in chosen or loss < chosen[name]:
                 chosen[name] = loss
                 self.base_oof_proba_[name], self.n_rounds_[name], self.round_losses_[name] = oof, rounds, losses
-                blank_by_fold[name] = [None if r[3] is None else r[3][best] for r in block_results]
                 estimators[name] = base_candidates[name][k]
                 if name in searched:
                     self.base_params_[name] = base_grid[name][k]
@@ -922,17 +932,24 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         missing = self._missing_fractions(X)
         missing_dropped = missing.copy()
         for b, name in enumerate(block_names):
-            dropped = self.base_oof_proba_[name].copy()
-            for (_, valid), blank_proba in zip(self.folds_, blank_by_fold[name]):
-                if blank_proba is not None:
-                    dropped[valid[meta_dropout[valid] == unit_of[name]]] = blank_proba
-            oof_dropped[name] = dropped
             model, model_classes, _, blank_proba = refits[b]
             self.estimators_[name], self.base_classes_[name] = model, model_classes
             self.blank_proba_[name] = None if blank_proba is None else blank_proba[0]
+            column = None
             if self.missing_positions_[name] is not None:
                 column = self._missing_order().index(self.missing_positions_[name])
                 missing_dropped[meta_dropout == unit_of[name], column] = 1.0
+            if self.blank_proba_[name] is not None:
+                # A blank input says nothing, so its out-of-fold posterior is the same in every
+                # fold: the refit's answer, as at prediction. Each fold model's own blank answer
+                # would differ slightly by fold, a difference the meta-learner could only overfit.
+                if column is not None:
+                    self.base_oof_proba_[name][missing[:, column] >= 1.0] = self.blank_proba_[name]
+                dropped = self.base_oof_proba_[name].copy()
+                dropped[meta_dropout == unit_of[name]] = self.blank_proba_[name]
+            else:
+                dropped = self.base_oof_proba_[name]
+            oof_dropped[name] = dropped
 
         # The meta-learner's settings: its grid, with and without the sequence means for "auto".
         options = (False, True) if self.sequence_mean == "auto" else (bool(self.sequence_mean),)
@@ -941,7 +958,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         final = default_final_estimator() if self.final_estimator is None else self.final_estimator
         settings = [(option, params) for option in options for params in self._final_grid()]
         final_seed = int(rng.randint(2**31 - 1))
-        candidates = [clone(final).set_params(**params) for _, params in settings]
+        candidates = [self._told_experts(clone(final).set_params(**params), 0) for _, params in settings]
         staged = np.zeros((len(candidates), X.shape[0], n_classes))
         jobs = []
         for train, valid in self.folds_:
@@ -1021,7 +1038,9 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
                 if rows.size and np.unique(y[train]).size > 1:
                     jobs.append((mask, train, rows))
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit)(_with_seed(final, seed), meta[mask][train], y[train], _rows(sample_weight, train))
+            delayed(_fit)(
+                _with_seed(self._told_experts(final, mask), seed), meta[mask][train], y[train], _rows(sample_weight, train)
+            )
             for mask, train, _ in jobs
         )
         for (mask, _, rows), model in zip(jobs, results):
@@ -1039,6 +1058,15 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
                 block = self._fallback(np.flatnonzero(masks == mask), int(mask), y, sample_weight)
                 if block is not None:
                     self.absence_blocks_[int(mask)] = block
+
+    def _told_experts(self, estimator, absent):
+        """A meta-learner with ``n_experts`` and ``n_expert_classes`` parameters (as
+        :class:`~emo_gbm.pooling.PooledLogisticRegression`) told which of its inputs are the
+        log-posteriors of the blocks outside the absence units in bit mask ``absent``."""
+        params = estimator.get_params(deep=False)
+        if "n_experts" not in params or "n_expert_classes" not in params:
+            return estimator
+        return clone(estimator).set_params(n_experts=len(self._present_blocks(absent)), n_expert_classes=self.classes_.size)
 
     def _final_grid(self):
         """The meta-learner settings to choose from: a list of parameter dicts."""

@@ -5,7 +5,7 @@ name               window classifier
 =================  ==============================================================
 ``stacked_gbm``    per modality one LightGBM and two linear experts (window means, and
                    window means relative to the recording's), stacked under a logistic
-                   regression that may also see the recording's mean posteriors
+                   regression around the weighted product of their posteriors
 ``stacked_xgb``    the same with XGBoost base models
 ``early_fusion``   one LightGBM on the features of every modality
 ``audio_only``     one LightGBM on the audio features
@@ -40,10 +40,11 @@ FEATURE_SET = "default"
 MODALITY_DROPOUT = 0.2
 
 #: Whether the stack's meta-learner also sees the recording's mean block log-posteriors and
-#: missing fractions: chosen by grouped cross-validation with its C. (Neighbouring windows'
-#: posteriors, ``context_offsets``, scored lower on the train out-of-fold windows once
-#: smoothed, so they are not used.)
-SEQUENCE_MEAN = "auto"
+#: missing fractions. Off: as ``"auto"`` (chosen by grouped cross-validation with its C) it was
+#: never chosen, on the synthetic data or EmoDB, and it doubled the meta-learner's fits.
+#: (Neighbouring windows' posteriors, ``context_offsets``, scored lower on the train
+#: out-of-fold windows once smoothed, so they are not used either.)
+SEQUENCE_MEAN = False
 
 #: Whether the stack also fits one meta-learner per set of absent modalities, used for
 #: recordings that lack them (see StackedModalityClassifier).
@@ -92,7 +93,7 @@ def _stacked(estimator, random_state, n_jobs):
             missing[name] = f"{modality}__missing_frac"
     classifier = StackedModalityClassifier(
         estimator=estimators,
-        final_estimator=None,  # logistic regression, its C chosen by grouped CV (StackedModalityClassifier)
+        final_estimator=None,  # PooledLogisticRegression, its C chosen by grouped CV (StackedModalityClassifier)
         base_grid=grid,
         modality_columns=blocks,
         missing_columns=missing,
@@ -114,12 +115,11 @@ def _single_model(modalities, random_state, n_jobs):
 
 
 def stacked_gbm(random_state=0, n_jobs=1):
-    """Per-modality LightGBM models and linear experts stacked under a logistic regression,
-    with modality dropout.
+    """Per-modality LightGBM models and linear experts stacked under a logistic regression
+    around the weighted product of their posteriors, with modality dropout.
 
-    The meta-learner sees each window's per-modality log-posteriors and missing fractions,
-    and, if grouped cross-validation prefers, their means over the window's recording
-    (:data:`SEQUENCE_MEAN`).
+    The meta-learner (:class:`~emo_gbm.pooling.PooledLogisticRegression`) sees each window's
+    per-modality log-posteriors and missing fractions.
 
     Examples
     --------
@@ -130,7 +130,7 @@ def stacked_gbm(random_state=0, n_jobs=1):
 
 
 def stacked_xgb(random_state=0, n_jobs=1):
-    """Per-modality XGBoost models and linear experts stacked under a logistic regression, with
+    """Per-modality XGBoost models and linear experts stacked as in :func:`stacked_gbm`, with
     modality dropout.
 
     Examples

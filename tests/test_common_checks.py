@@ -8,6 +8,7 @@ from lightgbm import LGBMClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from xgboost import XGBClassifier
 
+from emo_gbm.pooling import PooledLogisticRegression
 from emo_gbm.smoothing import FrameSmoother
 from emo_gbm.stacking import StackedModalityClassifier
 from emo_gbm.windows import WindowFeaturizer
@@ -116,6 +117,7 @@ ESTIMATORS = [
         modality_dropout=0.2,
         random_state=0,
     ),
+    PooledLogisticRegression(),
     WindowFeaturizer(),
     FrameSmoother(),
 ]

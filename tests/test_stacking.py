@@ -12,6 +12,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from xgboost import XGBClassifier
 
+from emo_gbm.pooling import PooledLogisticRegression
 from emo_gbm.stacking import META_C_GRID, StackedModalityClassifier, context_features, default_linear_expert
 
 
@@ -261,8 +262,13 @@ def sequence_data(n_groups=12, sequences_per_group=2, rows_per_sequence=20, seed
 
 def test_sequence_mean_gives_the_meta_learner_the_whole_recording():
     X, y, groups, sequences, positions = sequence_data()
-    plain = stacker().fit(X, y, groups=groups, sequences=sequences, positions=positions)
-    with_mean = stacker(sequence_mean=True).fit(X, y, groups=groups, sequences=sequences, positions=positions)
+    # A plain logistic regression: the default pooled one, strongly penalised, barely uses
+    # inputs other than the blocks' log-posteriors.
+    meta = LogisticRegression(max_iter=1000)
+    plain = stacker(final_estimator=meta).fit(X, y, groups=groups, sequences=sequences, positions=positions)
+    with_mean = stacker(final_estimator=meta, sequence_mean=True).fit(
+        X, y, groups=groups, sequences=sequences, positions=positions
+    )
     plain_accuracy = np.mean(plain.oof_proba_.argmax(1) == y)
     mean_accuracy = np.mean(with_mean.oof_proba_.argmax(1) == y)
     assert mean_accuracy > plain_accuracy + 0.15, (plain_accuracy, mean_accuracy)
@@ -398,9 +404,10 @@ def test_base_fallback_predicts_with_the_best_base_model_only_when_it_beats_the_
     combined = stacker(base_fallback=True).fit(X, y, groups=groups)
     assert combined.final_block_ is None
     np.testing.assert_array_equal(combined.predict_proba(X), stacker().fit(X, y, groups=groups).predict_proba(X))
-    # A meta-learner regularised to the prior loses to the base model of "a".
-    weak_meta = {"C": [1e-5]}
-    fallback = stacker(base_fallback=True, final_grid=weak_meta, meta_per_absence=True)
+    # A plain logistic regression regularised to the prior loses to the base model of "a".
+    fallback = stacker(
+        base_fallback=True, final_estimator=LogisticRegression(C=1e-5), meta_per_absence=True
+    )
     fallback.fit(X, y, groups=groups, sequences=groups)
     assert fallback.final_block_ == "a"
     np.testing.assert_array_equal(fallback.oof_proba_, fallback.base_oof_proba_["a"])
@@ -417,7 +424,7 @@ def test_base_fallback_predicts_with_the_best_base_model_only_when_it_beats_the_
     np.testing.assert_allclose(
         fallback.predict_proba(X_without_a, groups), fallback.absence_estimators_[1].predict_proba(meta)
     )
-    assert stacker(final_grid=weak_meta).fit(X, y, groups=groups).final_block_ is None  # off by default
+    assert stacker(final_estimator=LogisticRegression(C=1e-5)).fit(X, y, groups=groups).final_block_ is None  # off by default
     # Training recordings without "b": their meta-learner also loses to "a", so "a" predicts them.
     lacking_b = np.isin(groups, [2, 5, 8])
     X_some = X.copy()
@@ -428,3 +435,31 @@ def test_base_fallback_predicts_with_the_best_base_model_only_when_it_beats_the_
     np.testing.assert_array_equal(fallback.oof_proba_[lacking_b], fallback.base_oof_proba_["a"][lacking_b])
     X_b = X_some[COLUMNS["a"] + ["a_missing"]].to_numpy()
     np.testing.assert_allclose(fallback.predict_proba(X_some, groups), fallback.estimators_["a"].predict_proba(X_b))
+
+
+def test_a_pooled_meta_learner_is_told_which_inputs_are_the_present_blocks_log_posteriors():
+    X, y, groups = two_modality_data(n_groups=20, rows_per_group=30)
+    X.loc[groups == 3, COLUMNS["a"]] = np.nan
+    X.loc[groups == 3, "a_missing"] = 1.0
+    fitted = stacker(
+        final_estimator=PooledLogisticRegression(), final_grid={"C": [1e-3]}, modality_dropout=0.3,
+        meta_per_absence=True,
+    ).fit(X, y, groups=groups, sequences=groups)
+    assert (fitted.final_estimator_.n_experts, fitted.final_estimator_.n_expert_classes) == (2, 3)
+    # Without "a" (bit 0) only "b" is an expert; without "b" only "a".
+    assert fitted.absence_estimators_[1].n_experts == 1
+    assert fitted.absence_estimators_[2].n_experts == 1
+    # Both modalities inform, so both get weight in the product.
+    assert (fitted.final_estimator_.expert_weights_ > 0.2).all()
+    # The default meta-learner is the pooled one.
+    assert isinstance(stacker().fit(X, y, groups=groups).final_estimator_, PooledLogisticRegression)
+
+
+def test_a_blank_input_has_the_same_out_of_fold_posterior_in_every_fold():
+    X, y, groups = two_modality_data(n_groups=16, rows_per_group=30, missing_share=0.2)
+    fitted = stacker(modality_dropout=0.2).fit(X, y, groups=groups)
+    absent = X["a_missing"].to_numpy() == 1.0
+    # The rows of every fold without "a" get the refitted model's answer for a blank input.
+    assert sum(absent[valid].any() for _, valid in fitted.folds_) > 1
+    np.testing.assert_array_equal(fitted.base_oof_proba_["a"][absent], np.tile(fitted.blank_proba_["a"], (absent.sum(), 1)))
+    assert not np.allclose(fitted.base_oof_proba_["a"][~absent], fitted.blank_proba_["a"])

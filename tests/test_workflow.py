@@ -143,4 +143,4 @@ def test_stacked_pipeline_chooses_its_meta_learner_by_grouped_cv():
     classifier = get_pipeline("stacked_gbm").classifier
     assert classifier.final_estimator is None and classifier.tune_rounds
     assert [p["C"] for p in classifier._final_grid()] == list(META_C_GRID)
-    assert classifier.sequence_mean == "auto"  # recording means for the meta-learner, if CV prefers
+    assert classifier.sequence_mean is False  # "auto" never chose the recording means

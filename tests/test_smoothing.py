@@ -136,8 +136,9 @@ def test_argmax_mode_takes_the_nearest_window():
     assert nearest_window_labels(np.array([7]), np.array([0]), np.array([5]), 3).tolist() == [7, 7, 7]
 
 
-def noisy_oof(n_recordings, seed):
-    """Windows with noisy posteriors around piecewise-constant true labels."""
+def simulated_oof(n_recordings, seed, window_logits):
+    """Windows of recordings with piecewise-constant true labels, their posteriors the softmax of
+    ``window_logits(true_window_labels, rng)``, and the frame labels."""
     rng = np.random.default_rng(seed)
     window_rows, probas, frame_rows = [], [], []
     for r in range(n_recordings):
@@ -145,12 +146,18 @@ def noisy_oof(n_recordings, seed):
         labels = np.repeat(rng.integers(0, 6, n_frames // 300 + 1), 300)[:n_frames]
         starts = window_starts(n_frames, 200, 50)
         stops = np.minimum(starts + 200, n_frames)
-        true_window = labels[(starts + stops) // 2]
-        logits = 1.2 * np.eye(6)[true_window] + rng.normal(scale=1.0, size=(starts.size, 6))
+        logits = window_logits(labels[(starts + stops) // 2], rng)
         probas.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
         window_rows.append(pd.DataFrame({"rec_id": f"rec{r}", "start": starts, "stop": stops}))
         frame_rows.append(pd.DataFrame({"rec_id": f"rec{r}", "label": labels, "agreement": rng.uniform(0.5, 1, n_frames)}))
     return pd.concat(window_rows, ignore_index=True), np.vstack(probas), pd.concat(frame_rows, ignore_index=True)
+
+
+def noisy_oof(n_recordings, seed):
+    """Windows with noisy posteriors around piecewise-constant true labels."""
+    return simulated_oof(
+        n_recordings, seed, lambda true, rng: 1.2 * np.eye(6)[true] + rng.normal(scale=1.0, size=(true.size, 6))
+    )
 
 
 def wa(predicted, frames):
@@ -201,21 +208,13 @@ def test_posterior_power_turns_overlap_add_towards_a_vote():
 
 def confidently_wrong_oof(n_recordings, seed):
     """Windows that mostly lean mildly to the true label, a quarter confidently to a wrong one."""
-    rng = np.random.default_rng(seed)
-    window_rows, probas, frame_rows = [], [], []
-    for r in range(n_recordings):
-        n_frames = int(rng.integers(900, 1600))
-        labels = np.repeat(rng.integers(0, 6, n_frames // 300 + 1), 300)[:n_frames]
-        starts = window_starts(n_frames, 200, 50)
-        stops = np.minimum(starts + 200, n_frames)
-        true_window = labels[(starts + stops) // 2]
-        wrong = rng.random(starts.size) < 0.25
-        leaning = np.where(wrong, (true_window + rng.integers(1, 6, starts.size)) % 6, true_window)
-        logits = np.where(wrong, 4.0, 1.0)[:, None] * np.eye(6)[leaning] + rng.normal(scale=0.3, size=(starts.size, 6))
-        probas.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
-        window_rows.append(pd.DataFrame({"rec_id": f"rec{r}", "start": starts, "stop": stops}))
-        frame_rows.append(pd.DataFrame({"rec_id": f"rec{r}", "label": labels, "agreement": rng.uniform(0.5, 1, n_frames)}))
-    return pd.concat(window_rows, ignore_index=True), np.vstack(probas), pd.concat(frame_rows, ignore_index=True)
+
+    def logits(true, rng):
+        wrong = rng.random(true.size) < 0.25
+        leaning = np.where(wrong, (true + rng.integers(1, 6, true.size)) % 6, true)
+        return np.where(wrong, 4.0, 1.0)[:, None] * np.eye(6)[leaning] + rng.normal(scale=0.3, size=(true.size, 6))
+
+    return simulated_oof(n_recordings, seed, logits)
 
 
 def test_tuned_posterior_power_helps_held_out_recordings_with_confidently_wrong_windows():

@@ -400,7 +400,7 @@ def gain_importance(model_path):
             name = str(names[position])
             features[name] = features.get(name, 0.0) + float(value)
     total = sum(features.values())
-    meta_weight = _meta_weights(stacker)
+    meta_weight, meta_weight_kind = _meta_weights(stacker)
     by_modality, by_statistic = {}, {}
     for name, value in features.items():
         parts = name.split("__")
@@ -410,20 +410,27 @@ def gain_importance(model_path):
         by_statistic[statistic] = by_statistic.get(statistic, 0.0) + value
     share = (lambda d: {k: v / total for k, v in d.items()}) if total > 0 else (lambda d: {k: 0.0 for k in d})
     return {"features": features, "by_modality": share(by_modality), "by_statistic": share(by_statistic),
-            "meta_weight": meta_weight, "estimator": ", ".join(sorted(kinds)), "total_gain": total}
+            "meta_weight": meta_weight, "meta_weight_kind": meta_weight_kind,
+            "estimator": ", ".join(sorted(kinds)), "total_gain": total}
 
 
 def _meta_weights(stacker):
-    """Mean absolute coefficient of the meta-learner on each block's log-posteriors.
+    """The meta-learner's weight on each block's log-posteriors, and what that weight is.
 
-    The meta-learner's inputs are the blocks' log-posteriors (one column per class, in block
-    order), then the missing fractions; all log-posteriors share one scale, so the size of
-    their coefficients says how much the stack listens to each modality. None when the
-    meta-learner is not linear.
+    For a :class:`~emo_gbm.pooling.PooledLogisticRegression` meta-learner, each block's weight
+    in the product of experts (``expert_weights_``). For another linear meta-learner, the mean
+    absolute coefficient on the block's columns: the inputs are the blocks' log-posteriors (one
+    column per class, in block order), then the missing fractions, and all log-posteriors share
+    one scale, so the size of their coefficients says how much the stack listens to each
+    modality. ``(None, None)`` when the meta-learner is not linear.
     """
-    coef = getattr(getattr(stacker, "final_estimator_", None), "coef_", None)
+    final = getattr(stacker, "final_estimator_", None)
+    experts = getattr(final, "expert_weights_", None)
+    if experts is not None:
+        return {block: float(w) for block, w in zip(stacker.blocks_, experts)}, "weight in the product of experts"
+    coef = getattr(final, "coef_", None)
     if coef is None:
-        return None
+        return None, None
     coef = np.abs(np.asarray(coef, dtype=np.float64))
     n_classes = len(stacker.classes_)
     # a binary logistic regression has one coefficient row; multiclass one per class
@@ -431,7 +438,7 @@ def _meta_weights(stacker):
     weights = {}
     for b, block in enumerate(stacker.blocks_):
         weights[block] = float(per_input[b * n_classes:(b + 1) * n_classes].mean())
-    return weights
+    return weights, "mean |coefficient|"
 
 
 def _find_attribute(obj, name, depth=0):
@@ -822,7 +829,7 @@ def figure_importance(inputs, out_dir):
         bars = middle.bar([_block_title(m) for m in blocks], [meta_weight[m] for m in blocks],
                           color=MODEL_COLOURS["bilstm"])
         middle.bar_label(bars, fmt="%.2f", fontsize=8)
-        middle.set_ylabel("mean |coefficient|")
+        middle.set_ylabel(inputs.importance.get("meta_weight_kind") or "mean |coefficient|")
         middle.set_title("meta-learner weight on each\nbase model's log-posteriors", fontsize=10)
         middle.tick_params(axis="x", labelsize=7, rotation=90)
     else:

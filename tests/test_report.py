@@ -164,6 +164,10 @@ def test_gain_importance_groups_by_modality_and_statistic(tmp_path):
     assert sum(importance["by_modality"].values()) == pytest.approx(1.0)
     audio_gain = model.estimators_["audio"].booster_.feature_importance("gain").sum()
     assert importance["by_modality"]["audio"] * importance["total_gain"] == pytest.approx(audio_gain)
+    # the default meta-learner's weights are the blocks' weights in its product of experts
+    assert importance["meta_weight_kind"] == "weight in the product of experts"
+    assert importance["meta_weight"] == dict(zip(["audio", "eyes"], model.final_estimator_.expert_weights_.tolist()))
+    assert importance["meta_weight"]["audio"] > importance["meta_weight"]["eyes"]  # only audio knows y
 
 
 def test_prediction_files_need_one_class_per_row(tmp_path):

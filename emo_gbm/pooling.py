@@ -152,7 +152,7 @@ class PooledLogisticRegression(ClassifierMixin, BaseEstimator):
             intercept, weights, coef = unpack(theta)
             scores = self._scores(X, experts, intercept, weights, coef)
             scores -= scores.max(axis=1, keepdims=True)
-            np.exp(scores, out=(exponentials := np.empty_like(scores)))
+            exponentials = np.exp(scores)
             norm = exponentials.sum(axis=1)
             loss = weight @ (np.log(norm) - scores[rows, y_index]) + (coef**2).sum() / (2 * self.C)
             residual = weight[:, None] * (exponentials / norm[:, None] - onehot)
@@ -188,12 +188,13 @@ class PooledLogisticRegression(ClassifierMixin, BaseEstimator):
     def _hessian_diagonal(self, X, experts, theta, unpack, weight):
         """Diagonal of the Hessian of the (weighted, summed) penalised loss at ``theta``."""
         intercept, weights, coef = unpack(theta)
-        proba = softmax(self._scores(X, experts, intercept, weights, coef), axis=1) * weight[:, None]
-        spread = proba * (1 - proba / np.maximum(weight[:, None], 1e-300))  # w p (1 - p)
+        proba = softmax(self._scores(X, experts, intercept, weights, coef), axis=1)
+        spread = weight[:, None] * proba * (1 - proba)
         parts = [spread.sum(axis=0)]
         if experts is not None and experts.shape[0]:
+            # each expert: the weighted variance of its log-posteriors under the model's posteriors
             mean = np.einsum("knc,nc->kn", experts, proba)
-            parts.append(np.einsum("knc,nc->k", experts**2, proba) - (mean**2 / np.maximum(weight, 1e-300)).sum(axis=1))
+            parts.append((np.einsum("knc,nc->kn", experts**2, proba) - mean**2) @ weight)
         else:
             parts.append(np.zeros(0))
         parts.append(((X**2).T @ spread + 1.0 / self.C).ravel())

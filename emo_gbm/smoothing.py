@@ -392,9 +392,7 @@ class FrameSmoother(BaseEstimator):
             transitions, powers = (np.nan,), (np.nan,)
         rows = []
         for taper, sharpness in itertools.product(tapers, posterior_powers):
-            frame_proba = {
-                r: overlap_add(sharpen(p, sharpness), s, e, n_frames[r], taper) for r, (s, e, p) in grouped_windows.items()
-            }
+            frame_proba = self._overlap_add(grouped_windows, n_frames, taper, sharpness)
             log_blocks = self._log_blocks(frame_proba) if self.method == "viterbi" else None
             for power in powers:
                 for stay in transitions:
@@ -457,10 +455,12 @@ class FrameSmoother(BaseEstimator):
         """
         grouped = _group_windows(windows, window_proba)
         self._check_recordings(grouped, n_frames_by_rec)
-        return {r: p.astype(np.float32) for r, p in self._overlap_add(grouped, n_frames_by_rec).items()}
+        frame_proba = self._overlap_add(grouped, n_frames_by_rec, self._in_use("taper"), self._in_use("posterior_power"))
+        return {r: p.astype(np.float32) for r, p in frame_proba.items()}
 
-    def _overlap_add(self, grouped_windows, n_frames_by_rec):
-        taper, power = self._in_use("taper"), self._in_use("posterior_power")
+    @staticmethod
+    def _overlap_add(grouped_windows, n_frames_by_rec, taper, power):
+        """Overlap-added posteriors of every recording, the window posteriors sharpened first."""
         return {
             r: overlap_add(sharpen(p, float(power)), s, e, int(n_frames_by_rec[r]), taper)
             for r, (s, e, p) in grouped_windows.items()
@@ -499,7 +499,7 @@ class FrameSmoother(BaseEstimator):
         if self.method == "argmax":
             predicted = self._nearest(grouped, n_frames)
         else:
-            frame_proba = self._overlap_add(grouped, n_frames)
+            frame_proba = self._overlap_add(grouped, n_frames, self._in_use("taper"), self._in_use("posterior_power"))
             if self.method == "overlap":
                 predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
             else:

@@ -339,15 +339,14 @@ def cross_val_rounds(estimator, X, y, folds, sample_weight=None, tune=True, seed
         )
         for train, valid in folds
     )
-    oof, _, rounds, losses = _choose_rounds(folds, results, checkpoints, y, sample_weight, tuned=max_rounds is not None)
-    return oof, rounds, losses
+    return _choose_rounds(folds, results, checkpoints, y, sample_weight, tuned=max_rounds is not None)
 
 
 def _choose_rounds(folds, results, checkpoints, y, sample_weight, tuned):
     """Out-of-fold posteriors at the best checkpoint, from the ``_fit_block`` results of each fold.
 
-    Returns the posteriors, the index of the checkpoint, the rounds chosen (None when not
-    ``tuned``) and the log-loss at each checkpoint (empty when not ``tuned``).
+    Returns the posteriors, the rounds chosen (None when not ``tuned``) and the log-loss at
+    each checkpoint (empty when not ``tuned``).
     """
     n_classes = results[0][2].shape[2]
     staged = np.zeros((len(checkpoints), len(y), n_classes))
@@ -355,8 +354,8 @@ def _choose_rounds(folds, results, checkpoints, y, sample_weight, tuned):
         staged[:, valid] = valid_proba
     best, losses = lowest_log_loss(staged, y, sample_weight)
     if not tuned:
-        return staged[best], best, None, {}
-    return staged[best], best, checkpoints[best], dict(zip(checkpoints, losses.tolist()))
+        return staged[best], None, {}
+    return staged[best], checkpoints[best], dict(zip(checkpoints, losses.tolist()))
 
 
 def _combinations(grid, what):
@@ -883,6 +882,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         for name in block_names:
             max_rounds = boosting_rounds(base_candidates[name][0]) if self.tune_rounds else None
             checkpoints[name] = [None] if max_rounds is None else round_checkpoints(max_rounds)
+        # Only the refits' answers for a blank input are used (the same in every fold's rows).
         with_blank = self.modality_dropout > 0
         block_X = {name: X[:, self.blocks_[name]] for name in block_names}
         missing_in_block = {name: self._position_in_block(name) for name in block_names}
@@ -892,7 +892,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         fold_results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_block)(
                 base_candidates[name][k], seeds[b], block_X[name], y_encoded, sample_weight, train,
-                base_dropout[train] == unit_of[name], missing_in_block[name], valid, n_classes, with_blank,
+                base_dropout[train] == unit_of[name], missing_in_block[name], valid, n_classes, False,
                 checkpoints[name],
             )
             for b, name, k in jobs
@@ -904,7 +904,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         estimators, chosen = {}, {}
         for j, (b, name, k) in enumerate(jobs):
             block_results = fold_results[j * n_folds : (j + 1) * n_folds]
-            oof, _, rounds, losses = _choose_rounds(
+            oof, rounds, losses = _choose_rounds(
                 self.folds_, block_results, checkpoints[name], y_encoded, sample_weight,
                 tuned=checkpoints[name] != [None],
             )

@@ -66,7 +66,7 @@ $(FEATURES): $(wildcard $(DATA)/meta.csv) $(FEATURE_SOURCES) | data
 features: $(INSTALLED) $(FEATURES) ## Cache window features of DATA under BUILD/features/
 
 # A model is refitted when the features or the code that defines it change.
-MODEL_SOURCES := $(wildcard pipelines/*.py) emo_gbm/stacking.py emo_gbm/smoothing.py emo_gbm/windows.py emo_gbm/workflow.py
+MODEL_SOURCES := $(wildcard pipelines/*.py) emo_gbm/stacking.py emo_gbm/pooling.py emo_gbm/smoothing.py emo_gbm/windows.py emo_gbm/workflow.py
 
 $(MODEL): $(FEATURES) $(MODEL_SOURCES)
 	$(CLI) train --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS)

@@ -1000,9 +1000,9 @@ def _model_sources():
     """The source files that define a trained pipeline (as the Makefile's MODEL_SOURCES)."""
     import pipelines
 
-    from . import smoothing, stacking, windows, workflow
+    from . import pooling, smoothing, stacking, windows, workflow
 
-    files = [Path(m.__file__) for m in (smoothing, stacking, windows, workflow)]
+    files = [Path(m.__file__) for m in (smoothing, stacking, pooling, windows, workflow)]
     return files + sorted(Path(pipelines.__file__).parent.glob("*.py"))
 
 

@@ -3,9 +3,11 @@
 Windows overlap, so each frame is covered by several windows. :class:`FrameSmoother`
 averages the posteriors of the windows covering a frame (overlap-add, optionally weighted
 towards each window's centre and with the posteriors sharpened or flattened by a power
-first), then labels frames either by argmax or by a Viterbi pass of
-an HMM whose transitions are estimated from the train labels, which removes the short
-label flips that averaged posteriors still show. Its few parameters are tuned on
+first), then labels frames by argmax, by a Viterbi pass of an HMM whose transitions are estimated
+from the train labels (which removes the short label flips that averaged posteriors still
+show), or by a context model: a logistic regression reading the averaged log-posteriors of
+the frame and of frames up to 4 s either side, a learned filter that can undo some of the
+blur of 4 s windows. Its parameters are tuned, and the context model fitted, on
 out-of-fold posteriors of the train set.
 """
 
@@ -14,6 +16,11 @@ import itertools
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from .constants import AGREEMENT_THRESHOLD, EMOTIONS
@@ -21,7 +28,7 @@ from .constants import AGREEMENT_THRESHOLD, EMOTIONS
 N_CLASSES = len(EMOTIONS)
 
 #: Methods of :class:`FrameSmoother`.
-METHODS = ("viterbi", "overlap", "argmax")
+METHODS = ("viterbi", "overlap", "argmax", "context")
 
 #: Window weightings for overlap-add: flat, or falling towards the window's edges.
 TAPERS = ("flat", "triangular", "hann")
@@ -34,6 +41,10 @@ PRIOR_POWER_GRID = (0.0, 0.5, 1.0)
 
 #: Candidates for the tuned power of the window posteriors before overlap-add.
 POSTERIOR_POWER_GRID = (1.0, 2.0)
+
+#: Frames either side of a frame whose overlap-added log-posteriors the context model reads
+#: (besides the frame's own): 0.5 s apart up to 2 s, then 3 and 4 s.
+CONTEXT_OFFSETS = (50, 100, 150, 200, 300, 400)
 
 #: Posteriors are floored here before the log, so no class is ever impossible.
 _PROBA_FLOOR = 1e-6
@@ -272,21 +283,59 @@ def _block_means(frame_proba, step):
     return np.add.reduceat(frame_proba, firsts, axis=0) / sizes[:, None]
 
 
+def context_features(frame_proba, offsets, rows=None):
+    """Log-posteriors of each frame and of the frames ``offsets`` before and after it.
+
+    Parameters
+    ----------
+    frame_proba : ndarray of shape (n_frames, n_classes)
+    offsets : sequence of int
+        Positive frame distances; a frame beyond either end of the recording reads the
+        first or last frame.
+    rows : ndarray of int, optional
+        The frames wanted (default: all).
+
+    Returns
+    -------
+    features : ndarray of shape (n_rows, n_classes * (1 + 2 * len(offsets))), float64
+        Blocks of ``n_classes`` columns: the frame itself, then for each offset the frame
+        that far before and the one that far after.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> proba = np.array([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]])
+    >>> np.exp(context_features(proba, [1], rows=np.array([0]))).round(6).tolist()
+    [[0.5, 0.5, 0.5, 0.5, 1.0, 1e-06]]
+    """
+    log_proba = np.log(np.maximum(np.asarray(frame_proba, dtype=np.float64), _PROBA_FLOOR))
+    n_frames = log_proba.shape[0]
+    rows = np.arange(n_frames) if rows is None else np.asarray(rows, dtype=np.int64)
+    shifts = [0] + [sign * int(o) for o in offsets for sign in (-1, 1)]
+    return np.hstack([log_proba[np.clip(rows + shift, 0, n_frames - 1)] for shift in shifts])
+
+
 class FrameSmoother(BaseEstimator):
     """Turn window posteriors into frame labels: overlap-add, then argmax or Viterbi.
 
     Parameters
     ----------
-    method : {"viterbi", "overlap", "argmax"}, default="viterbi"
+    method : {"viterbi", "overlap", "argmax", "context"}, default="viterbi"
         ``"argmax"``: each frame takes the argmax of the window whose centre is nearest.
         ``"overlap"``: argmax of the overlap-added posteriors. ``"viterbi"``: HMM decoding
-        of the overlap-added posteriors.
+        of the overlap-added posteriors. ``"context"``: argmax of a multinomial logistic
+        regression (on standardised inputs) reading the overlap-added log-posteriors of
+        the frame and of the frames ``context_offsets`` before and after it
+        (:func:`context_features`), fitted on the frames of ``fit``.
     taper : {"flat", "triangular", "hann", "auto"}, default="auto"
-        Window weighting for overlap-add; ``"auto"`` tunes it in ``fit``.
+        Window weighting for overlap-add; ``"auto"`` tunes it in ``fit``, except for
+        ``"context"``, where it means ``"hann"`` (the learned filter over offsets shapes
+        the weighting itself, and tuning would refit the model for every candidate).
     posterior_power : float or "auto", default="auto"
         Window posteriors are raised to this power and renormalised before overlap-add
-        (:func:`sharpen`); ``"auto"`` tunes it over :data:`POSTERIOR_POWER_GRID`. The
-        ``"argmax"`` method ignores it (a power keeps each window's argmax).
+        (:func:`sharpen`); ``"auto"`` tunes it over :data:`POSTERIOR_POWER_GRID`, except
+        for ``"context"``, where it means 1 (the model scales the log-posteriors itself).
+        The ``"argmax"`` method ignores it (a power keeps each window's argmax).
     self_transition : float or "auto", default="auto"
         Probability of keeping the label from one decoding step to the next; ``"auto"``
         tunes it over :data:`SELF_TRANSITION_GRID`. Off-diagonal transitions keep the
@@ -298,6 +347,17 @@ class FrameSmoother(BaseEstimator):
     step : int, default=10
         Frames per Viterbi step: decoding runs on the mean posterior of each run of
         ``step`` frames, then each step's label is given to its frames.
+    context_offsets : sequence of int, default=CONTEXT_OFFSETS
+        Frame distances, either side, that the ``"context"`` model reads.
+    context_C : float, default=0.1
+        Inverse L2 penalty of the ``"context"`` model (on standardised inputs).
+    context_stride : int, default=20
+        The ``"context"`` model is fitted on every ``context_stride``-th frame of each
+        recording (neighbouring frames carry nearly the same information).
+    cv : int, default=5
+        Folds of the cross-validation, grouped by recording, that scores the ``"context"``
+        model on the frames of ``fit``. (Recordings, not actors: the posteriors it reads are
+        already out-of-fold over actors, and real data has no actors.)
 
     Attributes
     ----------
@@ -307,7 +367,10 @@ class FrameSmoother(BaseEstimator):
     base_transition_ : ndarray of shape (n_classes, n_classes)
         Transitions between labels ``step`` frames apart in the train set.
     tuning_scores_ : DataFrame
-        WA on the fitting frames for every candidate tried.
+        WA on the fitting frames for every candidate tried; for ``"context"``, the WA of
+        its cross-validation grouped by recording (out-of-fold frame labels).
+    context_model_ : Pipeline
+        The ``"context"`` model fitted on all frames of ``fit`` (``"context"`` only).
 
     Examples
     --------
@@ -320,7 +383,17 @@ class FrameSmoother(BaseEstimator):
     """
 
     def __init__(
-        self, method="viterbi", taper="auto", posterior_power="auto", self_transition="auto", prior_power="auto", step=10
+        self,
+        method="viterbi",
+        taper="auto",
+        posterior_power="auto",
+        self_transition="auto",
+        prior_power="auto",
+        step=10,
+        context_offsets=CONTEXT_OFFSETS,
+        context_C=0.1,
+        context_stride=20,
+        cv=5,
     ):
         self.method = method
         self.taper = taper
@@ -328,6 +401,10 @@ class FrameSmoother(BaseEstimator):
         self.self_transition = self_transition
         self.prior_power = prior_power
         self.step = step
+        self.context_offsets = context_offsets
+        self.context_C = context_C
+        self.context_stride = context_stride
+        self.cv = cv
 
     def _validate(self):
         if self.method not in METHODS:
@@ -340,8 +417,15 @@ class FrameSmoother(BaseEstimator):
             raise ValueError(f"self_transition must be 'auto' or in (0, 1), got {self.self_transition!r}")
         if self.prior_power != "auto" and float(self.prior_power) < 0:
             raise ValueError(f"prior_power must be 'auto' or >= 0, got {self.prior_power!r}")
-        if isinstance(self.step, bool) or not isinstance(self.step, (int, np.integer)) or self.step < 1:
-            raise ValueError(f"step must be a positive integer, got {self.step!r}")
+        for name in ("step", "context_stride", "cv"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        offsets = np.asarray(self.context_offsets)
+        if offsets.ndim != 1 or offsets.size == 0 or not np.issubdtype(offsets.dtype, np.integer) or (offsets < 1).any():
+            raise ValueError(f"context_offsets must be a non-empty sequence of positive integers, got {self.context_offsets!r}")
+        if not float(self.context_C) > 0:
+            raise ValueError(f"context_C must be > 0, got {self.context_C!r}")
 
     def fit(self, windows, window_proba, frames):
         """Estimate transitions and priors from ``frames``; tune ``"auto"`` parameters on them.
@@ -382,6 +466,8 @@ class FrameSmoother(BaseEstimator):
             hits = np.concatenate([predicted[r] for r in grouped_windows]) == all_labels
             return float(hits[scored].mean()) if scored.any() else 0.0
 
+        if self.method == "context":
+            return self._fit_context(grouped_windows, grouped_frames, n_frames, accuracy)
         tapers = TAPERS if self.taper == "auto" else (self.taper,)
         posterior_powers = POSTERIOR_POWER_GRID if self.posterior_power == "auto" else (float(self.posterior_power),)
         if self.method == "argmax":
@@ -412,6 +498,50 @@ class FrameSmoother(BaseEstimator):
         self.prior_power_ = float(best["prior_power"])
         return self
 
+    def _fit_context(self, grouped_windows, grouped_frames, n_frames, accuracy):
+        """Fit the context model on every ``context_stride``-th frame; score it by grouped CV."""
+        taper = "hann" if self.taper == "auto" else self.taper
+        power = 1.0 if self.posterior_power == "auto" else float(self.posterior_power)
+        frame_proba = self._overlap_add(grouped_windows, n_frames, taper, power)
+        recordings = list(grouped_windows)
+        rows = {r: np.arange(0, n_frames[r], self.context_stride) for r in recordings}
+        features = {r: context_features(frame_proba[r], self.context_offsets, rows[r]) for r in recordings}
+        labels = {r: grouped_frames[r][0][rows[r]] for r in recordings}
+        scored = {r: (grouped_frames[r][1][rows[r]] > AGREEMENT_THRESHOLD).astype(np.float64) for r in recordings}
+
+        def fit_on(subset):
+            y = np.concatenate([labels[r] for r in subset])
+            weight = np.concatenate([scored[r] for r in subset])
+            if not weight.any():  # no scored frame: every frame counts
+                weight = np.ones_like(weight)
+            X = np.vstack([features[r] for r in subset])
+            if np.unique(y[weight > 0]).size < 2:
+                return DummyClassifier(strategy="prior").fit(X, y, sample_weight=weight)
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=float(self.context_C), max_iter=1000))
+            return model.fit(X, y, logisticregression__sample_weight=weight)
+
+        self.context_model_ = fit_on(recordings)
+        if len(recordings) >= 2:
+            predicted = {}
+            folds = GroupKFold(min(self.cv, len(recordings))).split(recordings, groups=np.arange(len(recordings)))
+            for fit_index, held_index in folds:
+                model = fit_on([recordings[i] for i in fit_index])
+                for i in held_index:
+                    predicted[recordings[i]] = self._context_proba(model, frame_proba[recordings[i]]).argmax(axis=1)
+        else:  # a single recording: nothing to hold out, the score is in-sample
+            predicted = {r: self._context_proba(self.context_model_, p).argmax(axis=1) for r, p in frame_proba.items()}
+        params = dict(taper=taper, posterior_power=power, self_transition=np.nan, prior_power=np.nan)
+        self.tuning_scores_ = pd.DataFrame([dict(params, wa=accuracy(predicted))])
+        self.taper_, self.posterior_power_ = taper, power
+        self.self_transition_ = self.prior_power_ = np.nan
+        return self
+
+    def _context_proba(self, model, frame_proba):
+        """Posteriors of a context model for every frame of a recording, one column per class."""
+        proba = np.zeros((frame_proba.shape[0], N_CLASSES))
+        proba[:, model.classes_] = model.predict_proba(context_features(frame_proba, self.context_offsets))
+        return proba
+
     def _log_blocks(self, frame_proba):
         """Log of the mean posterior of each decoding step, per recording."""
         return {r: np.log(np.maximum(_block_means(p, self.step), _PROBA_FLOOR)) for r, p in frame_proba.items()}
@@ -439,7 +569,7 @@ class FrameSmoother(BaseEstimator):
             raise ValueError(f"{len(without)} recordings have no window, e.g. {without[0]!r}")
 
     def frame_proba(self, windows, window_proba, n_frames_by_rec):
-        """Overlap-added posteriors of every frame.
+        """Overlap-added posteriors of every frame; for ``"context"``, the context model's posteriors.
 
         Parameters
         ----------
@@ -456,6 +586,9 @@ class FrameSmoother(BaseEstimator):
         grouped = _group_windows(windows, window_proba)
         self._check_recordings(grouped, n_frames_by_rec)
         frame_proba = self._overlap_add(grouped, n_frames_by_rec, self._in_use("taper"), self._in_use("posterior_power"))
+        if self.method == "context":
+            check_is_fitted(self, "context_model_")
+            frame_proba = {r: self._context_proba(self.context_model_, p) for r, p in frame_proba.items()}
         return {r: p.astype(np.float32) for r, p in frame_proba.items()}
 
     @staticmethod
@@ -493,6 +626,8 @@ class FrameSmoother(BaseEstimator):
         self._validate()
         if self.method == "viterbi":
             check_is_fitted(self, "self_transition_")
+        if self.method == "context":
+            check_is_fitted(self, "context_model_")
         grouped = _group_windows(windows, window_proba)
         self._check_recordings(grouped, n_frames_by_rec)
         n_frames = {r: int(n) for r, n in n_frames_by_rec.items()}
@@ -502,6 +637,8 @@ class FrameSmoother(BaseEstimator):
             frame_proba = self._overlap_add(grouped, n_frames, self._in_use("taper"), self._in_use("posterior_power"))
             if self.method == "overlap":
                 predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
+            elif self.method == "context":
+                predicted = {r: self._context_proba(self.context_model_, p).argmax(axis=1) for r, p in frame_proba.items()}
             else:
                 log_blocks = self._log_blocks(frame_proba)
                 predicted = self._decode(log_blocks, n_frames, self.self_transition_, self.prior_power_)

@@ -227,8 +227,8 @@ def predict(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, progress=
         Parallel workers; the labels do not depend on it.
     progress : bool, default=False
         Show a progress bar of the stages.
-    smoothing : {"viterbi", "overlap", "argmax"} or None, default=None
-        None: the pipeline's own smoother (Viterbi).
+    smoothing : {"viterbi", "overlap", "argmax", "context"} or None, default=None
+        None: the pipeline's own smoother (``smoothing_``, chosen in training).
 
     Returns
     -------

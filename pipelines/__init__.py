@@ -15,9 +15,10 @@ name               window classifier
 =================  ==============================================================
 
 Every pipeline reads windows of :data:`WINDOW_LENGTH` frames summarised by the "default"
-feature set, and ends with a :class:`~emo_gbm.smoothing.FrameSmoother` whose method (Viterbi
-or the argmax of overlap-added posteriors) and settings are chosen on the out-of-fold posteriors
-of the train windows; the per-window argmax stays available for comparison.
+feature set, and ends with a :class:`~emo_gbm.smoothing.FrameSmoother` whose method (Viterbi,
+the argmax of overlap-added posteriors, or a context model over them) and settings are chosen on
+the out-of-fold posteriors of the train windows; the per-window argmax stays available for
+comparison.
 """
 
 from emo_gbm.constants import MODALITIES

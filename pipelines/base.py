@@ -13,7 +13,7 @@ from emo_gbm.stacking import cross_val_rounds, with_rounds
 N_CLASSES = len(EMOTIONS)
 
 #: The smoothing methods ``smoothing="auto"`` chooses from.
-AUTO_SMOOTHING = ("viterbi", "overlap")
+AUTO_SMOOTHING = ("viterbi", "overlap", "context")
 
 
 class FramePipeline:
@@ -43,11 +43,13 @@ class FramePipeline:
         Grouped folds for the out-of-fold posteriors of a classifier without ``groups``.
     random_state : int, default=0
     n_jobs : int, default=1
-    smoothing : {"auto", "viterbi", "overlap", "argmax"}, default="auto"
+    smoothing : {"auto", "viterbi", "overlap", "argmax", "context"}, default="auto"
         The smoothing method of the predictions; ``"auto"`` picks, of
-        :data:`AUTO_SMOOTHING` (Viterbi, overlap-add argmax), the one with the best WA on the
-        out-of-fold posteriors of the train windows (ties: Viterbi). The per-window argmax is
-        kept as the plain reference to compare against, not a candidate.
+        :data:`AUTO_SMOOTHING` (Viterbi, overlap-add argmax, context model), the one with the
+        best WA on the out-of-fold posteriors of the train windows (ties: the earlier). The
+        context model's WA is itself out-of-fold (grouped cross-validation over the frames),
+        the others' are those of their few tuned parameters. The per-window argmax is kept
+        as the plain reference to compare against, not a candidate.
 
     Attributes
     ----------
@@ -211,7 +213,7 @@ class FramePipeline:
             A window table with this pipeline's feature columns.
         n_frames_by_rec : dict of str to int
             Frame count of each recording (template rows), in output order.
-        smoothing : {"viterbi", "overlap", "argmax"} or None, default=None
+        smoothing : {"viterbi", "overlap", "argmax", "context"} or None, default=None
             None: the pipeline's own method (``smoothing_``).
         window_proba : ndarray of shape (n_windows, 6), optional
             Already computed window posteriors, to compare smoothers without re-predicting.

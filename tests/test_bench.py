@@ -101,7 +101,7 @@ def test_modality_table_deletes_modalities_at_prediction(quick_bench):
     payload = json.loads(path.read_text())
     table = {row["condition"]: row for row in payload["conditions"]}
     # every smoother scored on the same posteriors; the pipeline's own choice is the table's
-    assert set(payload["smoothing"]) == {"argmax", "overlap", "viterbi"}
+    assert set(payload["smoothing"]) == {"argmax", "overlap", "viterbi", "context"}
     assert payload["smoothing"][payload["smoothing_default"]]["WA"] == table["all"]["stack"]["WA"]
     assert list(table) == ["all"] + [f"without_{m}" for m in MODALITIES] + [f"only_{m}" for m in MODALITIES]
     all_four = table["all"]["stack"]

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GroupKFold
 
 from emo_gbm.smoothing import (
     POSTERIOR_POWER_GRID,
     SELF_TRANSITION_GRID,
     FrameSmoother,
+    context_features,
     estimate_transitions,
     nearest_window_labels,
     overlap_add,
@@ -229,6 +231,81 @@ def test_tuned_posterior_power_helps_held_out_recordings_with_confidently_wrong_
     assert tuned_wa > wa(plain.predict(test_windows, test_proba, n_frames), test_frames) + 0.05
 
 
+def late_oof(n_recordings, seed, lag=100):
+    """Noisy window posteriors that describe the labels ``lag`` frames earlier than the frames
+    they cover: a smoother has to look ahead to line them up with the labels."""
+    windows, proba, frames = noisy_oof(n_recordings, seed)
+    shifted = []
+    for _, table in frames.groupby("rec_id", sort=False):
+        labels = table["label"].to_numpy()
+        shifted.append(np.concatenate([labels[lag:], np.full(lag, labels[-1])]))
+    return windows, proba, frames.assign(label=np.concatenate(shifted))
+
+
+def test_context_features_read_both_sides_and_clamp_at_the_ends():
+    proba = np.eye(6)[[0, 1, 2, 3, 4]] * 0.5 + 0.5 / 6
+    got = context_features(proba, [1, 3])
+    assert got.shape == (5, 6 * 5)
+    blocks = got.reshape(5, 5, 6).argmax(axis=2)  # the class each block's frame has
+    # blocks: the frame, one before, one after, three before, three after (clamped to 0..4)
+    assert blocks[0].tolist() == [0, 0, 1, 0, 3]
+    assert blocks[2].tolist() == [2, 1, 3, 0, 4]
+    assert blocks[4].tolist() == [4, 3, 4, 1, 4]
+    np.testing.assert_array_equal(context_features(proba, [1, 3], rows=np.array([2])), got[[2]])
+
+
+def test_context_model_learns_to_look_ahead_where_overlap_cannot():
+    train_windows, train_proba, train_frames = late_oof(60, seed=1)
+    test_windows, test_proba, test_frames = late_oof(10, seed=2)
+    n_frames = test_frames.groupby("rec_id", sort=False).size().to_dict()
+    scores = {}
+    for method in ("overlap", "viterbi", "context"):
+        smoother = FrameSmoother(method=method, context_offsets=(50, 100, 150), context_stride=10)
+        smoother.fit(train_windows, train_proba, train_frames)
+        scores[method] = wa(smoother.predict(test_windows, test_proba, n_frames), test_frames)
+    assert scores["context"] > max(scores["overlap"], scores["viterbi"]) + 0.04
+    # Without offsets as far as the lag, the model has little to go on.
+    near = FrameSmoother(method="context", context_offsets=(10,), context_stride=10)
+    near.fit(train_windows, train_proba, train_frames)
+    assert scores["context"] > wa(near.predict(test_windows, test_proba, n_frames), test_frames) + 0.05
+
+
+def test_context_score_is_out_of_fold_wa_grouped_by_recording():
+    windows, proba, frames = late_oof(8, seed=3)
+    params = dict(method="context", context_offsets=(50, 100), cv=3)
+    fitted = FrameSmoother(**params).fit(windows, proba, frames)
+    assert len(fitted.tuning_scores_) == 1
+    recordings = np.array([f"rec{r}" for r in range(8)])
+    by_hand = {}
+    for fit_index, held_index in GroupKFold(3).split(recordings, groups=np.arange(8)):
+        fit_recs, held_recs = recordings[fit_index], recordings[held_index]
+        rows = windows["rec_id"].isin(fit_recs).to_numpy()
+        model = FrameSmoother(**params).fit(windows[rows], proba[rows], frames[frames["rec_id"].isin(fit_recs)])
+        held = windows["rec_id"].isin(held_recs).to_numpy()
+        n_frames = frames[frames["rec_id"].isin(held_recs)].groupby("rec_id", sort=False).size().to_dict()
+        by_hand.update(model.predict(windows[held], proba[held], n_frames))
+    assert fitted.tuning_scores_["wa"].iloc[0] == pytest.approx(wa(by_hand, frames))
+    # Its frame posteriors are the model's: they sum to one and give the predicted labels.
+    n_frames = frames.groupby("rec_id", sort=False).size().to_dict()
+    frame_proba = fitted.frame_proba(windows, proba, n_frames)
+    labels = fitted.predict(windows, proba, n_frames)
+    for r in n_frames:
+        np.testing.assert_allclose(frame_proba[r].sum(axis=1), 1, rtol=1e-5)
+        np.testing.assert_array_equal(frame_proba[r].argmax(axis=1), labels[r])
+
+
+def test_context_model_with_a_single_recording_or_class():
+    windows, proba, frames = noisy_oof(2, seed=4)
+    n_frames = frames.groupby("rec_id", sort=False).size().to_dict()
+    first = windows["rec_id"] == "rec0"
+    one = FrameSmoother(method="context").fit(windows[first], proba[first], frames[frames["rec_id"] == "rec0"])
+    in_sample = wa(one.predict(windows[first], proba[first], {"rec0": n_frames["rec0"]}), frames[frames["rec_id"] == "rec0"])
+    assert one.tuning_scores_["wa"].iloc[0] == pytest.approx(in_sample)
+    one_class = FrameSmoother(method="context").fit(windows, proba, frames.assign(label=2))
+    labels = one_class.predict(windows, proba, n_frames)
+    assert all((labels[r] == 2).all() for r in n_frames)
+
+
 def test_estimated_transitions_are_row_stochastic_and_follow_the_labels():
     transition = estimate_transitions([np.repeat([0, 1, 0, 1], 50)], step=10)
     np.testing.assert_allclose(transition.sum(axis=1), 1)
@@ -262,3 +339,12 @@ def test_smoother_rejects_bad_input():
         FrameSmoother().predict(windows, np.eye(6)[[0]], {"a": 10})
     with pytest.raises(NotFittedError):  # an unfitted "auto" posterior power has no value yet
         FrameSmoother(method="overlap", taper="flat").predict(windows, np.eye(6)[[0]], {"a": 10})
+    with pytest.raises(NotFittedError):
+        FrameSmoother(method="context", taper="flat", posterior_power=1.0).predict(windows, np.eye(6)[[0]], {"a": 10})
+    for bad in ((), (0, 50), (1.5,), "50"):
+        with pytest.raises(ValueError, match="context_offsets"):
+            FrameSmoother(method="context", context_offsets=bad).predict(windows, np.eye(6)[[0]], {"a": 10})
+    with pytest.raises(ValueError, match="context_C"):
+        FrameSmoother(method="context", context_C=0).predict(windows, np.eye(6)[[0]], {"a": 10})
+    with pytest.raises(ValueError, match="context_stride"):
+        FrameSmoother(method="context", context_stride=0).predict(windows, np.eye(6)[[0]], {"a": 10})

@@ -133,7 +133,7 @@ def test_single_model_pipeline_trains_on_fewer_actors_than_folds(build):
     pipe = get_pipeline("kinect_only").fit(few, frames[frames["rec_id"].isin(few["rec_id"])])
     assert pipe.oof_window_proba_.shape == (len(few), 6)
     assert pipe.n_rounds_ in (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)
-    assert pipe.smoothing_ in ("viterbi", "overlap")
+    assert pipe.smoothing_ in ("viterbi", "overlap", "context")
     with pytest.raises(ValueError, match="single group"):
         one = windows[windows["group"] == actors[0]]
         get_pipeline("kinect_only").fit(one, frames[frames["rec_id"].isin(one["rec_id"])])

@@ -252,7 +252,9 @@ def predict(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, progress=
 
 
 def predict_frame_proba(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1):
-    """Overlap-added posteriors of every frame of a split (for reports and diagnostics).
+    """Frame posteriors of every frame of a split from the pipeline's smoother (for reports and diagnostics).
+
+    Overlap-added window posteriors, or for the ``"context"`` smoother its model's posteriors.
 
     Parameters
     ----------

@@ -194,7 +194,7 @@ class FramePipeline:
         return self._all_classes(proba)
 
     def predict_frame_proba(self, windows, n_frames_by_rec):
-        """Overlap-added frame posteriors (the input of the Viterbi pass).
+        """Frame posteriors of the chosen smoother: overlap-added (the input of the Viterbi pass), or the context model's.
 
         Returns
         -------

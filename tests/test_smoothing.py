@@ -167,20 +167,32 @@ def wa(predicted, frames):
     return hits[frames["agreement"].to_numpy() > 0.6].mean()
 
 
+def frame_counts(frames):
+    """Frame count of each recording, in order of first appearance."""
+    return frames.groupby("rec_id", sort=False).size().to_dict()
+
+
+def held_out_wa(methods, train, test, **params):
+    """WA on the ``test`` recordings of a smoother of each method fitted on the ``train`` ones;
+    each of ``train`` and ``test`` is (windows, window posteriors, frames)."""
+    test_windows, test_proba, test_frames = test
+    n_frames = frame_counts(test_frames)
+    return {
+        method: wa(FrameSmoother(method=method, **params).fit(*train).predict(test_windows, test_proba, n_frames), test_frames)
+        for method in methods
+    }
+
+
 def test_tuned_viterbi_beats_overlap_and_argmax_on_held_out_recordings():
-    train_windows, train_proba, train_frames = noisy_oof(30, seed=1)
-    test_windows, test_proba, test_frames = noisy_oof(20, seed=2)
-    n_frames = test_frames.groupby("rec_id", sort=False).size().to_dict()
-    scores = {}
-    for method in ("argmax", "overlap", "viterbi"):
-        smoother = FrameSmoother(method=method).fit(train_windows, train_proba, train_frames)
-        scores[method] = wa(smoother.predict(test_windows, test_proba, n_frames), test_frames)
+    train = train_windows, train_proba, train_frames = noisy_oof(30, seed=1)
+    scores = held_out_wa(("argmax", "overlap", "viterbi"), train, noisy_oof(20, seed=2))
     assert scores["viterbi"] > scores["overlap"] + 0.01
     assert scores["overlap"] > scores["argmax"]
     tuned = FrameSmoother().fit(train_windows, train_proba, train_frames)
     assert tuned.self_transition_ in SELF_TRANSITION_GRID
     assert len(tuned.tuning_scores_) == 3 * len(POSTERIOR_POWER_GRID) * 3 * len(SELF_TRANSITION_GRID)
-    assert tuned.tuning_scores_["wa"].max() == pytest.approx(wa(tuned.predict(train_windows, train_proba, train_frames.groupby("rec_id", sort=False).size().to_dict()), train_frames))
+    in_sample = wa(tuned.predict(train_windows, train_proba, frame_counts(train_frames)), train_frames)
+    assert tuned.tuning_scores_["wa"].max() == pytest.approx(in_sample)
 
 
 def test_sharpen_keeps_each_window_argmax_and_sums_to_one():
@@ -222,7 +234,7 @@ def confidently_wrong_oof(n_recordings, seed):
 def test_tuned_posterior_power_helps_held_out_recordings_with_confidently_wrong_windows():
     train_windows, train_proba, train_frames = confidently_wrong_oof(15, seed=1)
     test_windows, test_proba, test_frames = confidently_wrong_oof(15, seed=2)
-    n_frames = test_frames.groupby("rec_id", sort=False).size().to_dict()
+    n_frames = frame_counts(test_frames)
     tuned = FrameSmoother(method="overlap").fit(train_windows, train_proba, train_frames)
     assert tuned.posterior_power_ > 1.0
     assert set(tuned.tuning_scores_["posterior_power"]) == set(POSTERIOR_POWER_GRID)
@@ -255,19 +267,12 @@ def test_context_features_read_both_sides_and_clamp_at_the_ends():
 
 
 def test_context_model_learns_to_look_ahead_where_overlap_cannot():
-    train_windows, train_proba, train_frames = late_oof(60, seed=1)
-    test_windows, test_proba, test_frames = late_oof(10, seed=2)
-    n_frames = test_frames.groupby("rec_id", sort=False).size().to_dict()
-    scores = {}
-    for method in ("overlap", "viterbi", "context"):
-        smoother = FrameSmoother(method=method, context_offsets=(50, 100, 150), context_stride=10)
-        smoother.fit(train_windows, train_proba, train_frames)
-        scores[method] = wa(smoother.predict(test_windows, test_proba, n_frames), test_frames)
+    train, test = late_oof(60, seed=1), late_oof(10, seed=2)
+    scores = held_out_wa(("overlap", "viterbi", "context"), train, test, context_offsets=(50, 100, 150), context_stride=10)
     assert scores["context"] > max(scores["overlap"], scores["viterbi"]) + 0.04
     # Without offsets as far as the lag, the model has little to go on.
-    near = FrameSmoother(method="context", context_offsets=(10,), context_stride=10)
-    near.fit(train_windows, train_proba, train_frames)
-    assert scores["context"] > wa(near.predict(test_windows, test_proba, n_frames), test_frames) + 0.05
+    near = held_out_wa(("context",), train, test, context_offsets=(10,), context_stride=10)["context"]
+    assert scores["context"] > near + 0.05
 
 
 def test_context_score_is_out_of_fold_wa_grouped_by_recording():
@@ -282,11 +287,11 @@ def test_context_score_is_out_of_fold_wa_grouped_by_recording():
         rows = windows["rec_id"].isin(fit_recs).to_numpy()
         model = FrameSmoother(**params).fit(windows[rows], proba[rows], frames[frames["rec_id"].isin(fit_recs)])
         held = windows["rec_id"].isin(held_recs).to_numpy()
-        n_frames = frames[frames["rec_id"].isin(held_recs)].groupby("rec_id", sort=False).size().to_dict()
+        n_frames = frame_counts(frames[frames["rec_id"].isin(held_recs)])
         by_hand.update(model.predict(windows[held], proba[held], n_frames))
     assert fitted.tuning_scores_["wa"].iloc[0] == pytest.approx(wa(by_hand, frames))
     # Its frame posteriors are the model's: they sum to one and give the predicted labels.
-    n_frames = frames.groupby("rec_id", sort=False).size().to_dict()
+    n_frames = frame_counts(frames)
     frame_proba = fitted.frame_proba(windows, proba, n_frames)
     labels = fitted.predict(windows, proba, n_frames)
     for r in n_frames:
@@ -296,7 +301,7 @@ def test_context_score_is_out_of_fold_wa_grouped_by_recording():
 
 def test_context_model_with_a_single_recording_or_class():
     windows, proba, frames = noisy_oof(2, seed=4)
-    n_frames = frames.groupby("rec_id", sort=False).size().to_dict()
+    n_frames = frame_counts(frames)
     first = windows["rec_id"] == "rec0"
     one = FrameSmoother(method="context").fit(windows[first], proba[first], frames[frames["rec_id"] == "rec0"])
     in_sample = wa(one.predict(windows[first], proba[first], {"rec0": n_frames["rec0"]}), frames[frames["rec_id"] == "rec0"])

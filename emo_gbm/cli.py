@@ -291,13 +291,15 @@ def build_parser():
     p.add_argument("--skip-bad-files", action="store_true")
     p.set_defaults(func=cmd_baseline)
 
-    p = stage("modalities", "predict the test split with modalities deleted and with each single-modality "
-                            "pipeline; write BUILD/modalities.json")
+    p = stage("modalities", "predict the test split with modalities deleted, with each single-modality "
+                            "pipeline and with the stack trained without each modality; write "
+                            "BUILD/modalities.json")
     p.add_argument("--split", default="test", choices=TEST_SPLITS)
     p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES),
                    help="the trained model whose inputs are deleted")
     p.add_argument("--no-train", action="store_true",
-                   help="do not train the single-modality pipelines (use those already in BUILD/models/)")
+                   help="do not train the single-modality pipelines, the stacks without one modality and early "
+                        "fusion (score those already in BUILD/models/)")
     p.add_argument("--no-baseline", action="store_true",
                    help="skip the BiLSTM baseline (BUILD/baseline/model.joblib) with modalities deleted")
     p.add_argument("--seed", type=int, default=0)

@@ -49,12 +49,16 @@ PUBLISHED_WA = {"all": 0.525, "audio": 0.32, "face_nn": 0.48, "kinect": 0.36, "e
 #: Display names of the modalities.
 MODALITY_TITLES = {"audio": "audio", "face_nn": "face", "eyes": "eyes", "kinect": "body (Kinect)"}
 
-#: The single-modality pipeline of each modality (``pipelines/``).
 #: The early-fusion pipeline the stack is compared with.
 EARLY_FUSION_PIPELINE = "early_fusion"
 
+#: The single-modality pipeline of each modality (``pipelines/``).
 SINGLE_MODALITY_PIPELINES = {"audio": "audio_only", "face_nn": "face_only", "eyes": "eyes_only",
                              "kinect": "kinect_only"}
+
+#: The stack trained on the other three modalities, for each modality (``pipelines/``).
+STACKED_WITHOUT_PIPELINES = {"audio": "stacked_gbm_without_audio", "face_nn": "stacked_gbm_without_face",
+                             "eyes": "stacked_gbm_without_eyes", "kinect": "stacked_gbm_without_kinect"}
 
 #: Half-width, in frames, of the neighbourhood over which a frame's missing share is taken:
 #: 200 frames each side make the 4 s of the model's windows.
@@ -580,7 +584,8 @@ def _published(condition):
 
 
 def figure_modalities(inputs, out_dir):
-    """WA per modality condition: stack (deleted at test / trained alone), BiLSTM, published."""
+    """WA per modality condition: stack (deleted at test / trained on the condition's modalities), BiLSTM,
+    published."""
     plt, fig = _figure("modalities")
     ax = fig.subplots()
     if inputs.modality_table is None:
@@ -591,7 +596,8 @@ def figure_modalities(inputs, out_dir):
     series = [
         ("stack", f"{inputs.modality_table.get('pipeline', 'stacked_gbm')}, trained on all four, others deleted "
                   "at test", MODEL_COLOURS["stack"]),
-        ("trained", "single-modality pipeline trained alone", MODEL_COLOURS["trained"]),
+        ("trained", "trained on these modalities only (the stack on three; one LightGBM alone)",
+         MODEL_COLOURS["trained"]),
         ("baseline", "BiLSTM baseline, others deleted at test", MODEL_COLOURS["bilstm"]),
         ("baseline_trained", "BiLSTM baseline trained alone", MODEL_COLOURS["bilstm_trained"]),
         ("published", "challenge BiLSTM baseline, published (real data)", MODEL_COLOURS["published"]),
@@ -1028,9 +1034,11 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
       modalities deleted by :func:`delete_modalities` (``workflow.predict`` has no option to
       drop a modality, so the deletion happens on the cached feature table, then the
       pipeline's own ``predict_frames`` runs: window classifier and smoother);
-    - ``trained`` (one modality alone): that modality's own pipeline
-      (:data:`SINGLE_MODALITY_PIPELINES`), trained on the cached train features unless an
-      up-to-date model is already in ``BUILD/models/``;
+    - ``trained``: a pipeline trained on the condition's modalities only, on the cached train
+      features unless an up-to-date model is already in ``BUILD/models/``: for one modality
+      alone, that modality's own pipeline (:data:`SINGLE_MODALITY_PIPELINES`); for all but one,
+      the stack on the other three (:data:`STACKED_WITHOUT_PIPELINES`), which tells how much of
+      the drop is the information lost and how much the deleted-at-test model's handling of it;
     - ``baseline``: the BiLSTM baseline (``BUILD/baseline/model.joblib``) on the aligned test
       recordings with the deleted modalities missing on every frame.
 
@@ -1048,7 +1056,8 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     split : str, default="test"
     pipeline : str, default="stacked_gbm"
     train_single : bool, default=True
-        Train missing or stale single-modality models; False: use only those already there.
+        Train missing or stale models of the ``trained`` column (and early fusion); False: use
+        only those already there.
     baseline : bool, default=True
         Include the BiLSTM baseline when its model exists.
     seed : int, default=0
@@ -1092,7 +1101,8 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     conditions = modality_conditions()
     baseline_path = build_dir / "baseline" / "model.joblib"
     use_baseline = baseline and baseline_path.is_file()
-    total = len(conditions) * (2 if use_baseline else 1) + len(SINGLE_MODALITY_PIPELINES) + 1
+    total = (len(conditions) * (2 if use_baseline else 1) + len(SINGLE_MODALITY_PIPELINES)
+             + len(STACKED_WITHOUT_PIPELINES) + 1)
     bar = tqdm(total=total, desc="modality table", unit="run", disable=not progress)
     rows = []
     smoothing = {}
@@ -1138,6 +1148,9 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     for modality, single in SINGLE_MODALITY_PIPELINES.items():
         by_name[f"only_{modality}"]["trained"] = trained_scores(single)
         bar.update()
+    for modality, stacked in STACKED_WITHOUT_PIPELINES.items():
+        by_name[f"without_{modality}"]["trained"] = trained_scores(stacked)
+        bar.update()
     fusion = trained_scores(EARLY_FUSION_PIPELINE) if pipeline != EARLY_FUSION_PIPELINE else None
     bar.update()
     from .baseline import baseline_folder
@@ -1172,8 +1185,10 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
             f"Deleted at test: the cached {split} window table is copied with every feature of the deleted "
             "modalities set to NaN and their missing fraction set to 1 (what a recording without those files "
             f"gives), then predicted by the trained `{pipeline}` pipeline (window classifier and smoother), "
-            "trained on all four modalities. Trained alone: the single-modality pipelines "
-            f"({', '.join(SINGLE_MODALITY_PIPELINES.values())}) trained on the same train windows. BiLSTM: the "
+            "trained on all four modalities. Trained on the condition's modalities: the single-modality "
+            f"pipelines ({', '.join(SINGLE_MODALITY_PIPELINES.values())}) for one alone, and the stack on the "
+            f"other three ({', '.join(STACKED_WITHOUT_PIPELINES.values())}) for all but one, trained on the "
+            "same train windows. BiLSTM: the "
             "baseline model of BUILD/baseline on the aligned test recordings with the deleted modalities "
             "missing on every frame."
         ),
@@ -1219,7 +1234,7 @@ def _headline(inputs):
 
 def _modality_markdown(table):
     rows = _modality_rows(table)
-    lines = ["| condition | stack: deleted at test (WA / UA) | GBM trained alone (WA / UA) | "
+    lines = ["| condition | stack: deleted at test (WA / UA) | GBM trained on these modalities only (WA / UA) | "
              "BiLSTM: deleted at test (WA / UA) | BiLSTM trained alone (WA / UA) | published BiLSTM (real data, WA) |",
              "| --- | --- | --- | --- | --- | --- |"]
     for row in rows:
@@ -1433,9 +1448,10 @@ def _captions(inputs, timeline_id):
                    "Recall of each emotion for both systems; the dashed lines are their UA (mean recall). "
                    "A class a system never predicts shows as a bar at 0."),
         "modalities": ("Modality table",
-                       "WA with modalities deleted from the whole test set (stack trained on all four), with each "
-                       "single-modality pipeline trained alone, and the challenge's published BiLSTM figures on the "
-                       "real data (grey). Lower block: one modality alone; upper: all, and all but one."),
+                       "WA with modalities deleted from the whole test set (stack trained on all four), with a "
+                       "pipeline trained on the remaining modalities only (the stack on three; each single-modality "
+                       "pipeline alone), and the challenge's published BiLSTM figures on the real data (grey). "
+                       "Lower block: one modality alone; upper: all, and all but one."),
         "missing": ("Accuracy against missing data",
                     "Left: accuracy of frames grouped by the share of modality cells missing within +-2 s (one "
                     "4 s window), 0 = all four present throughout; right: by the number of modalities present at "

@@ -7,6 +7,9 @@ name               window classifier
                    window means relative to the recording's), stacked under a logistic
                    regression around the weighted product of their posteriors
 ``stacked_xgb``    the same with XGBoost base models
+``stacked_gbm_without_<m>``
+                   ``stacked_gbm`` on the other three modalities (``<m>``: audio, face, eyes,
+                   kinect); the modality table's reference for a model trained without ``<m>``
 ``early_fusion``   one LightGBM on the features of every modality
 ``audio_only``     one LightGBM on the audio features
 ``face_only``      one LightGBM on the face features
@@ -76,12 +79,12 @@ def _featurizer(modalities=MODALITIES):
     return WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=FEATURE_SET, modalities=tuple(modalities))
 
 
-def _stacked(estimator, random_state, n_jobs):
-    """Three base models per modality: ``estimator`` on all of the modality's statistics, and
-    two linear experts (:func:`~emo_gbm.stacking.default_linear_expert`), on its window means
-    and on its window means minus the recording's mean; each expert's C is chosen over
-    :data:`LINEAR_C_GRID` by grouped cross-validation."""
-    featurizer = _featurizer().fit()
+def _stacked(estimator, random_state, n_jobs, modalities=MODALITIES):
+    """Three base models per modality of ``modalities``: ``estimator`` on all of the modality's
+    statistics, and two linear experts (:func:`~emo_gbm.stacking.default_linear_expert`), on
+    its window means and on its window means minus the recording's mean; each expert's C is
+    chosen over :data:`LINEAR_C_GRID` by grouped cross-validation."""
+    featurizer = _featurizer(modalities).fit()
     blocks, estimators, missing, grid = {}, {}, {}, {}
     for modality, columns in featurizer.feature_names_by_modality().items():
         blocks[modality] = [c for c in columns if not c.endswith("__missing_frac")]
@@ -106,7 +109,7 @@ def _stacked(estimator, random_state, n_jobs):
         random_state=random_state,
         n_jobs=n_jobs,
     )
-    return FramePipeline(_featurizer(), classifier, FrameSmoother(), CV_FOLDS, random_state, n_jobs)
+    return FramePipeline(_featurizer(modalities), classifier, FrameSmoother(), CV_FOLDS, random_state, n_jobs)
 
 
 def _single_model(modalities, random_state, n_jobs):
@@ -211,6 +214,27 @@ def kinect_only(random_state=0, n_jobs=1):
     return _single_model(("kinect",), random_state, n_jobs)
 
 
+def _stacked_without(deleted):
+    """Factory of :func:`stacked_gbm` on every modality but ``deleted``."""
+    kept = tuple(m for m in MODALITIES if m != deleted)
+
+    def factory(random_state=0, n_jobs=1):
+        return _stacked(default_base_estimator(random_state), random_state, n_jobs, kept)
+
+    factory.__name__ = factory.__qualname__ = f"stacked_gbm_without_{MODALITY_NAMES[deleted]}"
+    factory.__doc__ = (
+        f"Per-modality LightGBM models and linear experts stacked as in :func:`stacked_gbm`, on "
+        f"{', '.join(kept)} only: what a stack trained without {deleted} reaches."
+    )
+    return factory
+
+
+#: Short name of each modality in pipeline names.
+MODALITY_NAMES = {"audio": "audio", "face_nn": "face", "eyes": "eyes", "kinect": "kinect"}
+
+#: Deleted modality -> the stack trained without it (``stacked_gbm_without_<name>``).
+STACKED_WITHOUT = {m: f"stacked_gbm_without_{MODALITY_NAMES[m]}" for m in MODALITIES}
+
 #: Pipeline name -> factory(random_state=0, n_jobs=1) returning an unfitted FramePipeline.
 PIPELINES = {
     "stacked_gbm": stacked_gbm,
@@ -220,6 +244,7 @@ PIPELINES = {
     "face_only": face_only,
     "eyes_only": eyes_only,
     "kinect_only": kinect_only,
+    **{name: _stacked_without(m) for m, name in STACKED_WITHOUT.items()},
 }
 
 
@@ -249,7 +274,7 @@ def get_pipeline(name, random_state=0, n_jobs=1):
     >>> get_pipeline("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown pipeline 'nope'; known: audio_only, early_fusion, eyes_only, face_only, kinect_only, stacked_gbm, stacked_xgb
+    ValueError: unknown pipeline 'nope'; known: audio_only, early_fusion, eyes_only, face_only, kinect_only, stacked_gbm, stacked_gbm_without_audio, stacked_gbm_without_eyes, stacked_gbm_without_face, stacked_gbm_without_kinect, stacked_xgb
     """
     if name not in PIPELINES:
         raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}")
@@ -258,4 +283,5 @@ def get_pipeline(name, random_state=0, n_jobs=1):
 
 __all__ = [
     "FramePipeline", "PIPELINES", "get_pipeline", "WINDOW_LENGTH", "TRAIN_HOP", "LINEAR_SUFFIX", "CENTRED_SUFFIX",
+    "STACKED_WITHOUT",
 ]

@@ -119,6 +119,8 @@ def test_modality_table_deletes_modalities_at_prediction(quick_bench):
     assert table["only_eyes"]["trained"]["WA"] == all_four["WA"]
     assert table["only_kinect"]["trained"]["pipeline"] == "kinect_only"
     assert table["only_audio"]["trained"] is None and table["all"]["baseline"] is None
+    # the stacks on three modalities were not trained here (train_single=False), so not scored
+    assert all(table[f"without_{m}"]["trained"] is None for m in MODALITIES)
 
 
 def test_bench_refuses_a_build_folder_it_did_not_create(tmp_path, capsys):

@@ -9,10 +9,20 @@ import pytest
 
 from emo_gbm.constants import MODALITIES
 from emo_gbm.io import list_recordings, read_template
+from emo_gbm.report import delete_modalities
 from emo_gbm.stacking import META_C_GRID
 from emo_gbm.synth import generate
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
-from pipelines import CENTRED_SUFFIX, LINEAR_C_GRID, LINEAR_SUFFIX, PIPELINES, TRAIN_HOP, FramePipeline, get_pipeline
+from pipelines import (
+    CENTRED_SUFFIX,
+    LINEAR_C_GRID,
+    LINEAR_SUFFIX,
+    PIPELINES,
+    STACKED_WITHOUT,
+    TRAIN_HOP,
+    FramePipeline,
+    get_pipeline,
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +91,20 @@ def test_train_predict_every_template_frame_and_reload_identically(dataset, buil
     assert same != pipe.classifier_.sequence_mean_  # half a recording has other means
 
 
+def test_a_stack_without_a_modality_never_reads_it(build):
+    train(build, pipeline="stacked_gbm_without_face", seed=0)
+    pipe = joblib.load(build / "models" / "stacked_gbm_without_face.joblib")
+    assert pipe.featurizer.modalities == ("audio", "eyes", "kinect")
+    assert not any(c.startswith("face_nn__") for c in pipe.feature_columns_)
+    assert not any(name.startswith("face_nn") for name in pipe.classifier_.estimators_)
+    windows = pd.read_parquet(build / "features" / "test.parquet")
+    proba = pipe.predict_window_proba(windows)
+    np.testing.assert_array_equal(pipe.predict_window_proba(delete_modalities(windows, ["face_nn"])), proba)
+    assert not np.allclose(pipe.predict_window_proba(delete_modalities(windows, ["audio"])), proba)
+    labels = predict(build, split="test", pipeline="stacked_gbm_without_face")
+    assert set(labels) == set(windows["rec_id"])
+
+
 def test_training_is_deterministic_whatever_n_jobs(build, tmp_path):
     other = tmp_path / "build"
     shutil.copytree(build / "features", other / "features")
@@ -121,6 +145,15 @@ def test_registry_names_factories_and_rejects_unknown_names():
             assert stacked.classifier.base_grid[f"{modality}{suffix}"]["logisticregression__C"] == list(LINEAR_C_GRID)
         assert not any(c.endswith("__missing_frac") for c in stacked.classifier.modality_columns[modality])
     assert get_pipeline("face_only").featurizer.modalities == ("face_nn",)
+    # the stack on three modalities: the same construction, without the fourth's blocks
+    for deleted, name in STACKED_WITHOUT.items():
+        kept = tuple(m for m in MODALITIES if m != deleted)
+        without = get_pipeline(name)
+        assert name in PIPELINES and without.featurizer.modalities == kept
+        assert set(without.classifier.modality_columns) == {
+            block for block in stacked.classifier.modality_columns if not block.startswith(deleted)
+        }
+        assert without.classifier.modality_columns[kept[0]] == stacked.classifier.modality_columns[kept[0]]
     with pytest.raises(ValueError, match="known: audio_only, early_fusion"):
         get_pipeline("late_fusion")
 

@@ -56,10 +56,6 @@ EARLY_FUSION_PIPELINE = "early_fusion"
 SINGLE_MODALITY_PIPELINES = {"audio": "audio_only", "face_nn": "face_only", "eyes": "eyes_only",
                              "kinect": "kinect_only"}
 
-#: The stack trained on the other three modalities, for each modality (``pipelines/``).
-STACKED_WITHOUT_PIPELINES = {"audio": "stacked_gbm_without_audio", "face_nn": "stacked_gbm_without_face",
-                             "eyes": "stacked_gbm_without_eyes", "kinect": "stacked_gbm_without_kinect"}
-
 #: Half-width, in frames, of the neighbourhood over which a frame's missing share is taken:
 #: 200 frames each side make the 4 s of the model's windows.
 NEIGHBOURHOOD_HALF = 200
@@ -1037,7 +1033,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     - ``trained``: a pipeline trained on the condition's modalities only, on the cached train
       features unless an up-to-date model is already in ``BUILD/models/``: for one modality
       alone, that modality's own pipeline (:data:`SINGLE_MODALITY_PIPELINES`); for all but one,
-      the stack on the other three (:data:`STACKED_WITHOUT_PIPELINES`), which tells how much of
+      the stack on the other three (``pipelines.STACKED_WITHOUT``), which tells how much of
       the drop is the information lost and how much the deleted-at-test model's handling of it;
     - ``baseline``: the BiLSTM baseline (``BUILD/baseline/model.joblib``) on the aligned test
       recordings with the deleted modalities missing on every frame.
@@ -1074,6 +1070,8 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     import pandas as pd
     from tqdm.auto import tqdm
 
+    from pipelines import STACKED_WITHOUT
+
     from . import workflow
     from .io import read_labels
     from .metrics import score_recordings
@@ -1102,7 +1100,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     baseline_path = build_dir / "baseline" / "model.joblib"
     use_baseline = baseline and baseline_path.is_file()
     total = (len(conditions) * (2 if use_baseline else 1) + len(SINGLE_MODALITY_PIPELINES)
-             + len(STACKED_WITHOUT_PIPELINES) + 1)
+             + len(STACKED_WITHOUT) + 1)
     bar = tqdm(total=total, desc="modality table", unit="run", disable=not progress)
     rows = []
     smoothing = {}
@@ -1148,7 +1146,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     for modality, single in SINGLE_MODALITY_PIPELINES.items():
         by_name[f"only_{modality}"]["trained"] = trained_scores(single)
         bar.update()
-    for modality, stacked in STACKED_WITHOUT_PIPELINES.items():
+    for modality, stacked in STACKED_WITHOUT.items():
         by_name[f"without_{modality}"]["trained"] = trained_scores(stacked)
         bar.update()
     fusion = trained_scores(EARLY_FUSION_PIPELINE) if pipeline != EARLY_FUSION_PIPELINE else None
@@ -1187,7 +1185,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
             f"gives), then predicted by the trained `{pipeline}` pipeline (window classifier and smoother), "
             "trained on all four modalities. Trained on the condition's modalities: the single-modality "
             f"pipelines ({', '.join(SINGLE_MODALITY_PIPELINES.values())}) for one alone, and the stack on the "
-            f"other three ({', '.join(STACKED_WITHOUT_PIPELINES.values())}) for all but one, trained on the "
+            f"other three ({', '.join(STACKED_WITHOUT.values())}) for all but one, trained on the "
             "same train windows. BiLSTM: the "
             "baseline model of BUILD/baseline on the aligned test recordings with the deleted modalities "
             "missing on every frame."

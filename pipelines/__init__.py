@@ -1,21 +1,22 @@
 """Named pipelines: each name is a plain factory returning an unfitted :class:`FramePipeline`.
 
-=================  ==============================================================
-name               window classifier
-=================  ==============================================================
-``stacked_gbm``    per modality one LightGBM and two linear experts (window means, and
-                   window means relative to the recording's), stacked under a logistic
-                   regression around the weighted product of their posteriors
-``stacked_xgb``    the same with XGBoost base models
-``stacked_gbm_without_<m>``
-                   ``stacked_gbm`` on the other three modalities (``<m>``: audio, face, eyes,
-                   kinect); the modality table's reference for a model trained without ``<m>``
-``early_fusion``   one LightGBM on the features of every modality
-``audio_only``     one LightGBM on the audio features
-``face_only``      one LightGBM on the face features
-``eyes_only``      one LightGBM on the eye features
-``kinect_only``    one LightGBM on the Kinect features
-=================  ==============================================================
+=============================  ==============================================================
+name                           window classifier
+=============================  ==============================================================
+``stacked_gbm``                per modality one LightGBM and two linear experts (window means,
+                               and window means relative to the recording's), stacked under a
+                               logistic regression around the weighted product of their
+                               posteriors
+``stacked_xgb``                the same with XGBoost base models
+``stacked_gbm_without_<m>``    ``stacked_gbm`` on the other three modalities (``<m>``: audio,
+                               face, eyes, kinect); the modality table's reference for a model
+                               trained without ``<m>``
+``early_fusion``               one LightGBM on the features of every modality
+``audio_only``                 one LightGBM on the audio features
+``face_only``                  one LightGBM on the face features
+``eyes_only``                  one LightGBM on the eye features
+``kinect_only``                one LightGBM on the Kinect features
+=============================  ==============================================================
 
 Every pipeline reads windows of :data:`WINDOW_LENGTH` frames summarised by the "default"
 feature set, and ends with a :class:`~emo_gbm.smoothing.FrameSmoother` whose method (Viterbi,

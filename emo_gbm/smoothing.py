@@ -23,7 +23,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from . import stacking
 from .constants import AGREEMENT_THRESHOLD, EMOTIONS
 
 N_CLASSES = len(EMOTIONS)
@@ -287,9 +286,10 @@ def _block_means(frame_proba, step):
 def context_features(frame_proba, offsets, rows=None):
     """Log-posteriors of each frame and of the frames ``offsets`` before and after it.
 
-    The frame's own log-posteriors followed by :func:`emo_gbm.stacking.context_features` of
-    them over the recording (every frame a position), at ``-offset`` and ``+offset`` for each
-    offset.
+    On the frame grid a neighbour is an index shift, clamped at the ends, so only the wanted
+    rows are looked up: the same values as :func:`emo_gbm.stacking.context_features` over one
+    recording at ``-offset`` and ``+offset``, whose sorted search for windows at arbitrary
+    positions would read every frame to keep one in 20 when fitting.
 
     Parameters
     ----------
@@ -314,10 +314,10 @@ def context_features(frame_proba, offsets, rows=None):
     [[0.5, 0.5, 0.5, 0.5, 1.0, 1e-06]]
     """
     log_proba = np.log(np.maximum(np.asarray(frame_proba, dtype=np.float64), _PROBA_FLOOR))
-    shifts = [sign * int(o) for o in offsets for sign in (-1, 1)]
-    one_recording = np.zeros(log_proba.shape[0], dtype=np.int64)
-    features = np.hstack([log_proba, stacking.context_features(log_proba, one_recording, offsets=shifts)])
-    return features if rows is None else features[np.asarray(rows, dtype=np.int64)]
+    n_frames = log_proba.shape[0]
+    rows = np.arange(n_frames) if rows is None else np.asarray(rows, dtype=np.int64)
+    shifts = [0] + [sign * int(o) for o in offsets for sign in (-1, 1)]
+    return np.hstack([log_proba[np.clip(rows + shift, 0, n_frames - 1)] for shift in shifts])
 
 
 class FrameSmoother(BaseEstimator):

@@ -52,10 +52,6 @@ MODALITY_TITLES = {"audio": "audio", "face_nn": "face", "eyes": "eyes", "kinect"
 #: The early-fusion pipeline the stack is compared with.
 EARLY_FUSION_PIPELINE = "early_fusion"
 
-#: The single-modality pipeline of each modality (``pipelines/``).
-SINGLE_MODALITY_PIPELINES = {"audio": "audio_only", "face_nn": "face_only", "eyes": "eyes_only",
-                             "kinect": "kinect_only"}
-
 #: Half-width, in frames, of the neighbourhood over which a frame's missing share is taken:
 #: 200 frames each side make the 4 s of the model's windows.
 NEIGHBOURHOOD_HALF = 200
@@ -1032,7 +1028,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
       pipeline's own ``predict_frames`` runs: window classifier and smoother);
     - ``trained``: a pipeline trained on the condition's modalities only, on the cached train
       features unless an up-to-date model is already in ``BUILD/models/``: for one modality
-      alone, that modality's own pipeline (:data:`SINGLE_MODALITY_PIPELINES`); for all but one,
+      alone, that modality's own pipeline (``pipelines.SINGLE_MODALITY``); for all but one,
       the stack on the other three (``pipelines.STACKED_WITHOUT``), which tells how much of
       the drop is the information lost and how much the deleted-at-test model's handling of it;
     - ``baseline``: the BiLSTM baseline (``BUILD/baseline/model.joblib``) on the aligned test
@@ -1070,7 +1066,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from pipelines import STACKED_WITHOUT
+    from pipelines import SINGLE_MODALITY, STACKED_WITHOUT
 
     from . import workflow
     from .io import read_labels
@@ -1099,7 +1095,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     conditions = modality_conditions()
     baseline_path = build_dir / "baseline" / "model.joblib"
     use_baseline = baseline and baseline_path.is_file()
-    total = (len(conditions) * (2 if use_baseline else 1) + len(SINGLE_MODALITY_PIPELINES)
+    total = (len(conditions) * (2 if use_baseline else 1) + len(SINGLE_MODALITY)
              + len(STACKED_WITHOUT) + 1)
     bar = tqdm(total=total, desc="modality table", unit="run", disable=not progress)
     rows = []
@@ -1143,7 +1139,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
         predictions = workflow.predict(build_dir, split=split, pipeline=name, n_jobs=n_jobs)
         return dict(_wa_ua(score_recordings(predictions, truths)), pipeline=name, train_seconds=seconds)
 
-    for modality, single in SINGLE_MODALITY_PIPELINES.items():
+    for modality, single in SINGLE_MODALITY.items():
         by_name[f"only_{modality}"]["trained"] = trained_scores(single)
         bar.update()
     for modality, stacked in STACKED_WITHOUT.items():
@@ -1184,7 +1180,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
             "modalities set to NaN and their missing fraction set to 1 (what a recording without those files "
             f"gives), then predicted by the trained `{pipeline}` pipeline (window classifier and smoother), "
             "trained on all four modalities. Trained on the condition's modalities: the single-modality "
-            f"pipelines ({', '.join(SINGLE_MODALITY_PIPELINES.values())}) for one alone, and the stack on the "
+            f"pipelines ({', '.join(SINGLE_MODALITY.values())}) for one alone, and the stack on the "
             f"other three ({', '.join(STACKED_WITHOUT.values())}) for all but one, trained on the "
             "same train windows. BiLSTM: the "
             "baseline model of BUILD/baseline on the aligned test recordings with the deleted modalities "

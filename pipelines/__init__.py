@@ -215,6 +215,16 @@ def kinect_only(random_state=0, n_jobs=1):
     return _single_model(("kinect",), random_state, n_jobs)
 
 
+#: Short name of each modality in pipeline names.
+MODALITY_NAMES = {"audio": "audio", "face_nn": "face", "eyes": "eyes", "kinect": "kinect"}
+
+#: Modality -> its single-modality pipeline (``<name>_only``).
+SINGLE_MODALITY = {m: f"{MODALITY_NAMES[m]}_only" for m in MODALITIES}
+
+#: Deleted modality -> the stack trained without it (``stacked_gbm_without_<name>``).
+STACKED_WITHOUT = {m: f"stacked_gbm_without_{MODALITY_NAMES[m]}" for m in MODALITIES}
+
+
 def _stacked_without(deleted):
     """Factory of :func:`stacked_gbm` on every modality but ``deleted``."""
     kept = tuple(m for m in MODALITIES if m != deleted)
@@ -222,19 +232,13 @@ def _stacked_without(deleted):
     def factory(random_state=0, n_jobs=1):
         return _stacked(default_base_estimator(random_state), random_state, n_jobs, kept)
 
-    factory.__name__ = factory.__qualname__ = f"stacked_gbm_without_{MODALITY_NAMES[deleted]}"
+    factory.__name__ = factory.__qualname__ = STACKED_WITHOUT[deleted]
     factory.__doc__ = (
         f"Per-modality LightGBM models and linear experts stacked as in :func:`stacked_gbm`, on "
         f"{', '.join(kept)} only: what a stack trained without {deleted} reaches."
     )
     return factory
 
-
-#: Short name of each modality in pipeline names.
-MODALITY_NAMES = {"audio": "audio", "face_nn": "face", "eyes": "eyes", "kinect": "kinect"}
-
-#: Deleted modality -> the stack trained without it (``stacked_gbm_without_<name>``).
-STACKED_WITHOUT = {m: f"stacked_gbm_without_{MODALITY_NAMES[m]}" for m in MODALITIES}
 
 #: Pipeline name -> factory(random_state=0, n_jobs=1) returning an unfitted FramePipeline.
 PIPELINES = {
@@ -284,5 +288,5 @@ def get_pipeline(name, random_state=0, n_jobs=1):
 
 __all__ = [
     "FramePipeline", "PIPELINES", "get_pipeline", "WINDOW_LENGTH", "TRAIN_HOP", "LINEAR_SUFFIX", "CENTRED_SUFFIX",
-    "STACKED_WITHOUT",
+    "SINGLE_MODALITY", "STACKED_WITHOUT",
 ]

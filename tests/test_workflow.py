@@ -18,6 +18,7 @@ from pipelines import (
     LINEAR_C_GRID,
     LINEAR_SUFFIX,
     PIPELINES,
+    SINGLE_MODALITY,
     STACKED_WITHOUT,
     TRAIN_HOP,
     FramePipeline,
@@ -145,6 +146,8 @@ def test_registry_names_factories_and_rejects_unknown_names():
             assert stacked.classifier.base_grid[f"{modality}{suffix}"]["logisticregression__C"] == list(LINEAR_C_GRID)
         assert not any(c.endswith("__missing_frac") for c in stacked.classifier.modality_columns[modality])
     assert get_pipeline("face_only").featurizer.modalities == ("face_nn",)
+    for modality, name in SINGLE_MODALITY.items():
+        assert name in PIPELINES and get_pipeline(name).featurizer.modalities == (modality,)
     # the stack on three modalities: the same construction, without the fourth's blocks
     for deleted, name in STACKED_WITHOUT.items():
         kept = tuple(m for m in MODALITIES if m != deleted)

@@ -11,16 +11,47 @@ from .constants import AGREEMENT_THRESHOLD, EMOTIONS
 N_CLASSES = len(EMOTIONS)
 
 
+def scored_frames(agreement, threshold=AGREEMENT_THRESHOLD):
+    """Mask of the frames the metric scores: agreement strictly above ``threshold``.
+
+    The comparison is made at the precision the agreement is stored in. A score of 0.6 read
+    into float32 is 0.60000002, above 0.6 in float64, yet the file said 0.6: comparing it with
+    the float32 nearest to the threshold keeps such frames unscored, as the challenge's
+    "over 0.6" says.
+
+    Parameters
+    ----------
+    agreement : array-like of float
+    threshold : float, default 0.6
+
+    Returns
+    -------
+    mask : ndarray of bool, the shape of ``agreement``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scored_frames(np.array([0.6, 0.625, 0.5], dtype=np.float32)).tolist()
+    [False, True, False]
+    >>> scored_frames([0.6, 0.6000001]).tolist()
+    [False, True]
+    """
+    agreement = np.asarray(agreement)
+    if agreement.dtype.kind != "f":
+        agreement = agreement.astype(np.float64)
+    return agreement > agreement.dtype.type(threshold)
+
+
 def _scored(y_true, y_pred, agreement, threshold):
     y_true = np.asarray(y_true).ravel()
     y_pred = np.asarray(y_pred).ravel()
-    agreement = np.asarray(agreement, dtype=np.float64).ravel()
+    agreement = np.asarray(agreement).ravel()
     if not (y_true.shape == y_pred.shape == agreement.shape):
         raise ValueError(
             f"y_true, y_pred and agreement must have one value per frame, got lengths "
             f"{y_true.shape[0]}, {y_pred.shape[0]} and {agreement.shape[0]}"
         )
-    mask = agreement > threshold
+    mask = scored_frames(agreement, threshold)
     return y_true[mask].astype(np.int64), y_pred[mask].astype(np.int64)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from .bench import TARGETS
 from .constants import AGREEMENT_THRESHOLD, ANSWERS_DIR, EMOTIONS, FRAME_RATE, MODALITIES, TEMPLATES_DIR
 from .errors import DataFormatError
-from .metrics import confusion_matrix, scores_from_confusion
+from .metrics import confusion_matrix, scored_frames, scores_from_confusion
 
 N_CLASSES = len(EMOTIONS)
 
@@ -643,7 +643,7 @@ def missing_accuracy(labels, agreement, group, predictions, n_groups):
     >>> acc.tolist(), n.tolist()
     ([0.5, 1.0], [2, 1])
     """
-    scored = agreement > AGREEMENT_THRESHOLD
+    scored = scored_frames(agreement)
     counts = np.bincount(group[scored], minlength=n_groups)
     hits = np.bincount(group[scored], weights=(predictions == labels)[scored], minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -710,7 +710,7 @@ def choose_timeline_recording(inputs):
         return None
     candidates = []
     for rec_id, f in sorted(inputs.frames.items()):
-        scored = f["agreement"] > AGREEMENT_THRESHOLD
+        scored = scored_frames(f["agreement"])
         if scored.sum() < 5 * FRAME_RATE:
             continue
         share_present = f["present"].mean(axis=0)
@@ -772,7 +772,7 @@ def figure_timeline(inputs, out_dir, rec_id=None):
     top.set_ylim(len(rows) - 0.5, -0.5)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in CLASS_COLOURS]
     top.legend(handles, EMOTIONS, ncol=6, loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
-    scored = f["agreement"] > AGREEMENT_THRESHOLD
+    scored = scored_frames(f["agreement"])
     correct_rows, correct_names = [], []
     for model in inputs.models.values():
         if model.predictions is not None and rec_id in model.predictions:

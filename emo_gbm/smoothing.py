@@ -23,7 +23,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from .constants import AGREEMENT_THRESHOLD, EMOTIONS
+from .constants import EMOTIONS
+from .metrics import scored_frames
 
 N_CLASSES = len(EMOTIONS)
 
@@ -465,7 +466,7 @@ class FrameSmoother(BaseEstimator):
         self.class_prior_ = prior / prior.sum()
         self.base_transition_ = estimate_transitions(labels, self.step)
         n_frames = {r: grouped_frames[r][0].size for r in grouped_windows}
-        scored = np.concatenate(agreement) > AGREEMENT_THRESHOLD
+        scored = scored_frames(np.concatenate(agreement))
 
         def accuracy(predicted):
             hits = np.concatenate([predicted[r] for r in grouped_windows]) == all_labels
@@ -512,7 +513,7 @@ class FrameSmoother(BaseEstimator):
         rows = {r: np.arange(0, n_frames[r], self.context_stride) for r in recordings}
         features = {r: context_features(frame_proba[r], self.context_offsets, rows[r]) for r in recordings}
         labels = {r: grouped_frames[r][0][rows[r]] for r in recordings}
-        scored = {r: (grouped_frames[r][1][rows[r]] > AGREEMENT_THRESHOLD).astype(np.float64) for r in recordings}
+        scored = {r: scored_frames(grouped_frames[r][1][rows[r]]).astype(np.float64) for r in recordings}
 
         def fit_on(subset):
             y = np.concatenate([labels[r] for r in subset])

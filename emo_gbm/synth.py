@@ -43,7 +43,6 @@ from scipy.signal import lfilter
 
 from .constants import (
     AGREEMENT_COLUMN,
-    AGREEMENT_THRESHOLD,
     ANSWERS_DIR,
     EMOTIONS,
     FRAME_RATE,
@@ -56,6 +55,7 @@ from .constants import (
     TEMPLATES_DIR,
     TEST_SPLITS,
 )
+from .metrics import scored_frames
 
 # --------------------------------------------------------------------------- dataset plan
 
@@ -738,7 +738,7 @@ def _write_recording(plan, seed, world, out_dir):
     return {
         "split": split,
         "frames": n,
-        "scored": int(np.count_nonzero(rec["agreement"] > AGREEMENT_THRESHOLD)),
+        "scored": int(np.count_nonzero(scored_frames(rec["agreement"]))),
         "class_frames": np.bincount(rec["labels"], minlength=len(EMOTIONS)).tolist(),
         "label_changes": int(np.count_nonzero(np.diff(rec["labels"]))),
         "zero_cells": zero_cells,

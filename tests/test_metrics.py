@@ -57,3 +57,21 @@ def test_errors_on_length_mismatch_missing_recording_and_nothing_scored():
         weighted_accuracy([0, 1], [0, 1], [0.2, 0.3])
     with pytest.raises(ValueError, match="class indices"):
         weighted_accuracy([0, 6], [0, 1], [1, 1])
+
+
+def test_agreement_of_exactly_threshold_read_as_float32_is_not_scored():
+    # 0.6 in float32 is 0.60000002, above 0.6 in float64: the challenge scores frames "over 0.6".
+    scores = score_recordings({"a": [0, 1]}, {"a": ([1, 1], np.array([0.6, 0.9], dtype=np.float32))})
+    assert scores["frames"] == 1
+    assert scores["WA"] == 1.0
+
+
+def test_a_perfect_submission_counts_exactly_the_frames_above_threshold_at_any_precision():
+    rng = np.random.default_rng(0)
+    agreement = rng.choice([0.5, 0.6, 0.625, 0.6000001, 1.0], size=1000)
+    labels = rng.integers(0, 6, size=1000)
+    expected = int(np.count_nonzero(agreement > 0.6))
+    for dtype in (np.float64, np.float32):
+        scores = score_recordings({"a": labels}, {"a": (labels, agreement.astype(dtype))})
+        assert scores["frames"] == expected, dtype
+        assert scores["WA"] == 1.0

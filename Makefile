@@ -24,7 +24,7 @@ FEATURES := $(BUILD)/features/.done-$(DATA_KEY)
 MODEL := $(BUILD)/models/$(PIPELINE).joblib
 FEATURE_SPLITS := train test $(if $(filter private_test,$(SPLIT)),private_test,)
 
-.PHONY: help all install data features train submission evaluate modalities baseline baseline-modalities report bench test clean
+.PHONY: help all install data features train submission evaluate modalities baseline baseline-modalities report bench suite test clean
 
 help: ## Show the targets and the variables that steer them
 	@echo "usage: make TARGET [VAR=value ...]"
@@ -103,6 +103,16 @@ report: $(INSTALLED) ## Regenerate reports/README.md and reports/figures/ from t
 
 bench: $(INSTALLED) data ## Time and memory per stage, windowing, LightGBM vs XGBoost, scaling (REPEATS, BENCH_FLAGS); reports/bench.md
 	$(CLI) bench --data "$(DATA)" --build "$(BENCH_BUILD)" --out "$(REPORTS)" --repeats $(REPEATS) --n-jobs $(N_JOBS) $(BENCH_FLAGS)
+
+# The suite generates its worlds under SUITE_DATA and works in its own build folder.
+SUITE_DATA ?= data/worlds
+SUITE_BUILD ?= $(BUILD)/suite
+EMODB ?= ../shared/data/emodb
+SUITE_FLAGS ?=
+
+suite: $(INSTALLED) ## Reference vs PIPELINE on every synthetic world and EmoDB (if EMODB exists); reports/suite.md
+	$(CLI) suite --data-root "$(SUITE_DATA)" --build "$(SUITE_BUILD)" --out "$(REPORTS)" --emodb "$(EMODB)" \
+	  --pipelines reference $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS) $(SUITE_FLAGS)
 
 test: $(INSTALLED) ## Run the test suite (small generated datasets; a few minutes on 2 cores)
 	$(PY) -m pytest -q

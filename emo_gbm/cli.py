@@ -222,6 +222,27 @@ def cmd_bench(args):
     return 0
 
 
+def cmd_suite(args):
+    from .suite import SUITE_PIPELINES, SUITE_SCALE, run_suite
+
+    pipelines = args.pipelines or list(SUITE_PIPELINES)
+    scale = SUITE_SCALE if args.scale is None else args.scale
+    command = (f"emo-gbm suite --data-root {args.data_root} --build {args.build} --out {args.out} --scale {scale:g} "
+               f"--seed {args.seed} --n-jobs {args.n_jobs} --pipelines {' '.join(pipelines)}")
+    if args.emodb:
+        command += f" --emodb {args.emodb}"
+    if args.worlds:
+        command += f" --worlds {' '.join(args.worlds)}"
+    result = run_suite(
+        args.data_root, args.build, args.out, emodb=args.emodb, pipelines=pipelines, worlds=args.worlds,
+        scale=scale, seed=args.seed, n_jobs=args.n_jobs, command=command, say=lambda m: _say(args, m),
+    )
+    s = result["summary"]
+    _say(args, f"suite written to {Path(args.out) / 'suite.md'} in {result['seconds'] / 60:.1f} min; margin over "
+               f"the reference: mean {s['mean_margin']:+.4f}, smallest {s['min_margin']:+.4f}")
+    return 0
+
+
 def build_parser():
     """The argument parser of ``emo-gbm`` (one subparser per stage)."""
     from pipelines import PIPELINES
@@ -327,6 +348,20 @@ def build_parser():
     p.add_argument("--versus", default="stacked_xgb", choices=sorted(PIPELINES),
                    help="pipeline compared with --pipeline (train time, WA)")
     p.set_defaults(func=cmd_bench)
+
+    p = stage("suite", "train the reference and the default pipeline on every synthetic world and on EmoDB, "
+                       "score each test split once; write OUT/suite.md, OUT/suite.json, OUT/figures/suite.png",
+              data=False, build=False)
+    p.add_argument("--data-root", default="data/worlds", help="where the worlds are generated (default data/worlds)")
+    p.add_argument("--build", default=DEFAULT_BUILD + "/suite", help=f"features and models (default {DEFAULT_BUILD}/suite)")
+    p.add_argument("--out", default="reports", help="folder of suite.md, suite.json, figures/ (default reports)")
+    p.add_argument("--emodb", default=None, help="EmoDB in the challenge layout (left out when absent)")
+    p.add_argument("--pipelines", nargs="+", default=None, choices=sorted(PIPELINES),
+                   help="'reference', then the default, then others to compare (default reference stacked_gbm)")
+    p.add_argument("--worlds", nargs="+", default=None, help="synthetic worlds (default: all)")
+    p.add_argument("--scale", type=float, default=None, help="size of each generated world (default 0.3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_suite)
     return parser
 
 

@@ -452,7 +452,7 @@ class FrameSmoother(BaseEstimator):
         """
         self._validate()
         grouped_frames = {
-            rec_id: (table["label"].to_numpy(np.int64), table["agreement"].to_numpy(np.float64))
+            rec_id: (table["label"].to_numpy(np.int64), table["agreement"].to_numpy())
             for rec_id, table in frames.groupby("rec_id", sort=False)
         }
         grouped_windows = _group_windows(windows, window_proba)

@@ -37,6 +37,9 @@ STATISTICS = CONTINUOUS_STATISTICS + FLAG_STATISTICS
 FEATURE_SETS = {
     "minimal": ["mean", "std"],
     "moments": ["mean", "std", "min", "max", "flag_frac", "flag_rise_rate"],
+    # The plain reference model's statistics: level, spread, range and roughness (of the eye
+    # flags, their share and rate of onsets: the mean and roughness of a 0/1 column).
+    "reference": ["mean", "std", "min", "max", "mean_abs_diff", "flag_frac", "flag_rise_rate"],
     "default": list(STATISTICS),
 }
 
@@ -293,8 +296,20 @@ def _column_statistics(values, starts, stops, length, stat_names):
     return np.stack([results[s] for s in stat_names], axis=-1)
 
 
-def _window_labels(labels, agreement, starts, stops):
-    """Agreement-weighted majority class and mean agreement of each window."""
+def window_labels(labels, agreement, starts, stops):
+    """Agreement-weighted majority class and mean agreement of each window ``[start, stop)``.
+
+    Returns ``(labels, weight)``: int8 class per window (-1 when ``labels`` is None) and float32
+    mean agreement (1 when unknown).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> classes, weight = window_labels(np.array([0, 0, 1, 1, 1]), np.array([1, 1, 0.2, 0.2, 0.2]),
+    ...                                 np.array([0]), np.array([5]))
+    >>> classes.tolist(), round(float(weight[0]), 2)
+    ([0], 0.52)
+    """
     n_classes = len(EMOTIONS)
     if labels is None:
         return np.full(len(starts), -1, dtype=np.int8), np.ones(len(starts), dtype=np.float32)
@@ -362,7 +377,7 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
         if per_column:
             blocks.append(np.concatenate([per_column[j] for j in sorted(per_column)], axis=1))
     features = np.concatenate(blocks, axis=1).astype(np.float32)
-    labels, weight = _window_labels(recording.labels, recording.agreement, starts, stops)
+    labels, weight = window_labels(recording.labels, recording.agreement, starts, stops)
     group = recording.meta.get("actor") if recording.meta else None
     meta = pd.DataFrame(
         {

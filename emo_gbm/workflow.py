@@ -201,11 +201,19 @@ def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False):
     return path
 
 
+def load_model(path):
+    """A fitted pipeline saved by :func:`train`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; train the pipeline first")
+    return joblib.load(path)
+
+
 def _load_for_prediction(build_dir, split, pipeline, n_jobs):
     path = _model_path(build_dir, pipeline)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; train pipeline {pipeline!r} first")
-    model = joblib.load(path).set_n_jobs(n_jobs)
+    model = load_model(path).set_n_jobs(n_jobs)
     windows, metadata = _read_windows(build_dir, split)
     if metadata["length"] != model.featurizer.length:
         raise ValueError(f"cached {split} windows have {metadata['length']} frames, the model expects {model.featurizer.length}")

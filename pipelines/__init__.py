@@ -11,6 +11,9 @@ name                           window classifier
 ``stacked_gbm_without_<m>``    ``stacked_gbm`` on the other three modalities (``<m>``: audio,
                                face, eyes, kinect); the modality table's reference for a model
                                trained without ``<m>``
+``reference``                  the plain reference: one LightGBM on window mean, std, min, max,
+                               mean absolute difference and missing fraction of every
+                               modality, window posteriors averaged per frame
 ``early_fusion``               one LightGBM on the features of every modality
 ``audio_only``                 one LightGBM on the audio features
 ``face_only``                  one LightGBM on the face features
@@ -24,6 +27,8 @@ the argmax of overlap-added posteriors, or a context model over them) and settin
 the out-of-fold posteriors of the train windows; the per-window argmax stays available for
 comparison.
 """
+
+from sklearn.linear_model import LogisticRegression
 
 from emo_gbm.constants import MODALITIES
 from emo_gbm.smoothing import FrameSmoother
@@ -75,42 +80,76 @@ LINEAR_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 #: Grouped folds for out-of-fold posteriors.
 CV_FOLDS = 5
 
+#: Inverse regularisation strengths of a plain logistic-regression meta-learner.
+PLAIN_META_C_GRID = (0.001, 0.01, 0.1, 1.0)
+
 
 def _featurizer(modalities=MODALITIES):
     return WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=FEATURE_SET, modalities=tuple(modalities))
 
 
-def _stacked(estimator, random_state, n_jobs, modalities=MODALITIES):
-    """Three base models per modality of ``modalities``: ``estimator`` on all of the modality's
-    statistics, and two linear experts (:func:`~emo_gbm.stacking.default_linear_expert`), on
-    its window means and on its window means minus the recording's mean; each expert's C is
-    chosen over :data:`LINEAR_C_GRID` by grouped cross-validation."""
-    featurizer = _featurizer(modalities).fit()
+def _stacked(estimator, random_state, n_jobs, modalities=MODALITIES, linear=True, centred=True,
+             meta_per_absence=META_PER_ABSENCE, dropout=MODALITY_DROPOUT, pooled=True, stats=FEATURE_SET):
+    """Base models per modality of ``modalities``: ``estimator`` on all of the modality's
+    statistics, and (``linear``, ``centred``) linear experts
+    (:func:`~emo_gbm.stacking.default_linear_expert`) on its window means and on its window
+    means minus the recording's mean; each expert's C is chosen over :data:`LINEAR_C_GRID` by
+    grouped cross-validation. The meta-learner is the product-of-experts logistic regression
+    (``pooled``) or a plain one on the blocks' log-posteriors."""
+    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=stats, modalities=tuple(modalities)).fit()
+    experts = [(LINEAR_SUFFIX, "__mean")] * linear + [(CENTRED_SUFFIX, "__mean_dev")] * centred
     blocks, estimators, missing, grid = {}, {}, {}, {}
     for modality, columns in featurizer.feature_names_by_modality().items():
         blocks[modality] = [c for c in columns if not c.endswith("__missing_frac")]
         estimators[modality] = estimator
-        for suffix, statistic in ((LINEAR_SUFFIX, "__mean"), (CENTRED_SUFFIX, "__mean_dev")):
+        missing[modality] = f"{modality}__missing_frac"
+        for suffix, statistic in experts:
             blocks[f"{modality}{suffix}"] = [c for c in columns if c.endswith(statistic)]
             estimators[f"{modality}{suffix}"] = default_linear_expert()
             grid[f"{modality}{suffix}"] = {"logisticregression__C": list(LINEAR_C_GRID)}
-        for name in (modality, f"{modality}{LINEAR_SUFFIX}", f"{modality}{CENTRED_SUFFIX}"):
-            missing[name] = f"{modality}__missing_frac"
+            missing[f"{modality}{suffix}"] = f"{modality}__missing_frac"
+    final, final_grid = (None, None) if pooled else (LogisticRegression(max_iter=1000), {"C": list(PLAIN_META_C_GRID)})
     classifier = StackedModalityClassifier(
         estimator=estimators,
-        final_estimator=None,  # PooledLogisticRegression, its C chosen by grouped CV (StackedModalityClassifier)
-        base_grid=grid,
+        final_estimator=final,  # None: PooledLogisticRegression, its C chosen by grouped CV (StackedModalityClassifier)
+        final_grid=final_grid,
+        base_grid=grid or None,
         modality_columns=blocks,
         missing_columns=missing,
         cv=CV_FOLDS,
-        modality_dropout=MODALITY_DROPOUT,
+        modality_dropout=dropout,
         sequence_mean=SEQUENCE_MEAN,
-        meta_per_absence=META_PER_ABSENCE,
+        meta_per_absence=meta_per_absence,
         base_fallback=BASE_FALLBACK,
         random_state=random_state,
         n_jobs=n_jobs,
     )
-    return FramePipeline(_featurizer(modalities), classifier, FrameSmoother(), CV_FOLDS, random_state, n_jobs)
+    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=stats, modalities=tuple(modalities))
+    return FramePipeline(featurizer, classifier, FrameSmoother(), CV_FOLDS, random_state, n_jobs)
+
+
+#: Statistics of the plain reference model (:func:`reference`).
+REFERENCE_FEATURE_SET = "reference"
+
+
+def reference(random_state=0, n_jobs=1):
+    """The plain reference: one LightGBM on every modality's window mean, std, min, max,
+    mean absolute difference and missing fraction; frame labels are the argmax of the
+    averaged posteriors of the windows covering each frame (flat overlap-add, nothing tuned).
+
+    Every model change is measured against it across the suite of datasets (``make suite``).
+
+    Examples
+    --------
+    >>> pipe = reference()
+    >>> pipe.featurizer.stats, pipe.smoothing
+    ('reference', 'overlap')
+    """
+    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=REFERENCE_FEATURE_SET)
+    smoother = FrameSmoother(taper="flat", posterior_power=1.0)
+    return FramePipeline(
+        featurizer, default_base_estimator(random_state), smoother, CV_FOLDS, random_state, n_jobs, smoothing="overlap"
+    )
 
 
 def _single_model(modalities, random_state, n_jobs):
@@ -242,6 +281,7 @@ def _stacked_without(deleted):
 
 #: Pipeline name -> factory(random_state=0, n_jobs=1) returning an unfitted FramePipeline.
 PIPELINES = {
+    "reference": reference,
     "stacked_gbm": stacked_gbm,
     "stacked_xgb": stacked_xgb,
     "early_fusion": early_fusion,
@@ -279,7 +319,7 @@ def get_pipeline(name, random_state=0, n_jobs=1):
     >>> get_pipeline("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown pipeline 'nope'; known: audio_only, early_fusion, eyes_only, face_only, kinect_only, stacked_gbm, stacked_gbm_without_audio, stacked_gbm_without_eyes, stacked_gbm_without_face, stacked_gbm_without_kinect, stacked_xgb
+    ValueError: unknown pipeline 'nope'; known: audio_only, early_fusion, eyes_only, face_only, kinect_only, reference, stacked_gbm, stacked_gbm_without_audio, stacked_gbm_without_eyes, stacked_gbm_without_face, stacked_gbm_without_kinect, stacked_xgb
     """
     if name not in PIPELINES:
         raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}")

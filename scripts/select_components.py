@@ -1,0 +1,117 @@
+"""Blind, suite-wide model selection: every candidate scored out of fold on the train splits only.
+
+For each dataset of the suite whose train features are cached (``emo-gbm suite`` writes them to
+``BUILD_ROOT/<name>/features``), every candidate pipeline is fitted on the train windows and
+scored by its out-of-fold frame WA (grouped cross-validation over actors, then the pipeline's
+own smoother choice on those out-of-fold posteriors). No test split is read.
+
+A component stays in the default only if removing it loses on average across the suite and
+nowhere gains more than 0.01 (and adding it wins on average and loses nowhere by more than
+0.01). The table says, per candidate and dataset, the out-of-fold WA and its margin over the
+plain reference.
+
+Usage::
+
+    python scripts/select_components.py --build-root build/suite --out reports/selection \\
+        --candidates reference early_fusion stacked_gbm ... --n-jobs 2
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emo_gbm.stacking import default_base_estimator  # noqa: E402
+
+import pipelines  # noqa: E402
+from pipelines import get_pipeline  # noqa: E402
+
+
+def _variant(**options):
+    def factory(random_state=0, n_jobs=1):
+        return pipelines._stacked(default_base_estimator(random_state), random_state, n_jobs, **options)
+
+    return factory
+
+
+#: Candidates beyond the named pipelines: the stack with components removed.
+VARIANTS = {
+    "stack_no_linear": _variant(linear=False),
+    "stack_no_centred": _variant(centred=False),
+    "stack_gbm_only": _variant(linear=False, centred=False),
+    "stack_no_absence": _variant(meta_per_absence=False),
+    "stack_no_dropout": _variant(dropout=0.0),
+    "stack_lr_meta": _variant(pooled=False),
+}
+
+
+def make(name, seed, n_jobs):
+    if name in VARIANTS:
+        return VARIANTS[name](random_state=seed, n_jobs=n_jobs)
+    return get_pipeline(name, random_state=seed, n_jobs=n_jobs)
+
+
+def oof_scores(build_dir, candidate, seed, n_jobs):
+    """Out-of-fold frame WA of every smoothing method of ``candidate`` on one dataset's train split."""
+    features = Path(build_dir) / "features"
+    windows = pd.read_parquet(features / "train.parquet")
+    frames = pd.read_parquet(features / "train_frames.parquet")
+    model = make(candidate, seed, n_jobs)
+    started = time.perf_counter()
+    model.fit(windows, frames)
+    scores = dict(model.smoothing_scores_)
+    return {
+        "auto": scores[model.smoothing_], "smoothing": model.smoothing_, "by_method": scores,
+        "no_context": max(scores["viterbi"], scores["overlap"]), "fit_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def markdown(results, datasets, candidates):
+    lines = ["| candidate | " + " | ".join(datasets) + " | mean margin | min margin |",
+             "| --- |" + " --- |" * (len(datasets) + 2)]
+    ref = {d: results[d]["reference"]["auto"] for d in datasets}
+    for c in candidates:
+        margins = [results[d][c]["auto"] - ref[d] for d in datasets]
+        cells = [f"{results[d][c]['auto']:.4f} ({m:+.3f})" for d, m in zip(datasets, margins)]
+        lines.append(f"| {c} | " + " | ".join(cells) + f" | {np.mean(margins):+.4f} | {np.min(margins):+.4f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--build-root", default="build/suite")
+    parser.add_argument("--datasets", nargs="+", default=None, help="default: every folder of BUILD_ROOT with features")
+    parser.add_argument("--candidates", nargs="+", required=True)
+    parser.add_argument("--out", default="reports/selection")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    root = Path(args.build_root)
+    datasets = args.datasets or sorted(p.name for p in root.iterdir() if (p / "features" / "train.parquet").is_file())
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    json_path = out.with_suffix(".json")
+    results = json.loads(json_path.read_text()) if json_path.is_file() else {}
+    for dataset in datasets:
+        for candidate in args.candidates:
+            if candidate in results.get(dataset, {}):
+                continue
+            result = oof_scores(root / dataset, candidate, args.seed, args.n_jobs)
+            results.setdefault(dataset, {})[candidate] = result
+            print(f"{dataset}: {candidate} out-of-fold WA {result['auto']:.4f} ({result['smoothing']}), "
+                  f"{result['fit_s']:.0f} s", flush=True)
+            json_path.write_text(json.dumps(results, indent=2) + "\n")
+    candidates = [c for c in args.candidates if all(c in results[d] for d in datasets)]
+    if "reference" in candidates:
+        out.with_suffix(".md").write_text(markdown(results, datasets, candidates) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

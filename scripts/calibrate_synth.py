@@ -11,6 +11,10 @@ Usage::
 
     python scripts/calibrate_synth.py data/synthetic --n-jobs 2
     python scripts/calibrate_synth.py /tmp/synthetic --generate --scale 0.3 --n-jobs 2
+    python scripts/calibrate_synth.py /tmp/voice_led --generate --world voice_led --scale 0.3 --n-jobs 2
+
+``--world`` picks the synthetic world to generate (``docs/worlds.md``); without ``--generate``
+the world is whatever made the dataset (its ``synth.json``).
 """
 
 import argparse
@@ -185,14 +189,24 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--n-jobs", type=int, default=1, help="worker processes (results do not depend on it)")
+    from emo_gbm.synth import WORLDS
+
+    parser.add_argument("--world", default="default", choices=list(WORLDS),
+                        help="synthetic world to generate with --generate (default: default)")
     args = parser.parse_args(argv)
     if args.generate:
         from emo_gbm.synth import generate
 
         start = time.perf_counter()
-        summary = generate(args.data, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs)
-        print(f"generated {args.data} (seed {args.seed}, scale {args.scale}) in {time.perf_counter() - start:.1f} s")
-        print({k: summary[k] for k in ("zero_fraction", "agreement_above_threshold", "absent_rate", "bytes")})
+        summary = generate(args.data, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs, world=args.world)
+        print(f"generated {args.data} (world {args.world}, seed {args.seed}, scale {args.scale}) "
+              f"in {time.perf_counter() - start:.1f} s")
+        print({k: summary[k] for k in ("zero_fraction", "agreement_above_threshold", "mean_episode_seconds",
+                                        "absent_rate", "bytes")})
+    else:
+        info = Path(args.data) / "synth.json"
+        if info.is_file():
+            print(f"dataset {args.data}: {info.read_text().strip()}")
     start = time.perf_counter()
     train = load_split(args.data, "train", n_jobs=args.n_jobs)
     test = load_split(args.data, "test", n_jobs=args.n_jobs)

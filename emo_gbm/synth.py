@@ -370,7 +370,7 @@ WORLDS = {
             "drift",
             "slow within-recording drifts and large per-recording offsets; short 1-3 s episodes",
             episode_median=(2.0, 2.2), episode_sigma=0.35, episode_range=(1.0, 3.0), boundary_width=0.4,
-            drift=0.8, drift_timescale=30.0,
+            drift=1.0, drift_timescale=20.0,
             mixing=_even(recording_offset=0.9),
         ),
         World(
@@ -394,7 +394,7 @@ WORLDS = {
             "emotion in the correlations between features, small level shifts; evenly spread; long episodes",
             episode_median=(6.0, 6.5), episode_sigma=0.35, episode_range=(4.0, 10.0),
             budget=(), coupling=1.2,
-            mixing=_even(visibility=[1.0] * 6, emotion=0.1),
+            mixing=_even(visibility=[1.0] * 6, emotion=0.18),
         ),
     )
 }
@@ -596,7 +596,8 @@ def _add_world_extras(seed, params, world):
                 "sensitivity": 1.5 * rng.standard_normal((n_feat, N_COUPLING)),
                 "direction": rng.standard_normal((N_COUPLING, n_dims)),
                 "radius": params.coupling / np.sqrt(N_COUPLING) * spec["norm"],
-                "timescales": rng.uniform(0.3, 1.5, 2 * N_COUPLING),
+                # Fast co-fluctuations (tens of ms), so a second shows the correlation.
+                "timescales": rng.uniform(0.03, 0.12, 2 * N_COUPLING),
             }
         if params.rectify_share:
             spec["rectified"] = rng.random(n_feat) < params.rectify_share

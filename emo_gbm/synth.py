@@ -28,6 +28,19 @@ How a recording is made
 
 Every recording draws from its own random generator seeded by ``(seed, recording index)``, so
 the files are byte-identical whatever ``n_jobs``.
+
+Worlds
+------
+The description above is the ``default`` world, the one calibrated against the challenge. A
+model tuned on it may only have learned this generator, so :data:`WORLDS` holds other
+hypotheses of how real recordings render emotion (``generate(..., world=NAME)``,
+``emo-gbm synth --world NAME``; ``docs/worlds.md``): emotion in the variance and tempo or in the
+correlations of the features instead of their levels, the voice or the body leading instead of
+the face, slow drifts and large per-recording offsets, short or long episodes, annotator errors,
+saturating and rectified rendering with emotion x nuisance interactions. A world is a frozen
+:class:`World` of parameters overriding the module constants; its extra random draws come from
+their own streams, so the default world's files are byte-for-byte what they were before worlds
+existed.
 """
 
 import json

@@ -1,7 +1,10 @@
 """The synthetic generator writes the data contract exactly, deterministically, realistically."""
 
 import hashlib
+import json
 import re
+import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,20 @@ from emo_gbm.constants import (
     TEMPLATES_DIR,
     TEST_SPLITS,
 )
-from emo_gbm.synth import generate
+from emo_gbm.synth import (
+    _LABEL_NOISE_KEY,
+    _RECORDING_KEY,
+    FACE_SCALES,
+    SYNTH_FILE,
+    WORLDS,
+    _episodes,
+    _make_world,
+    _plan,
+    _rng,
+    generate,
+    get_world,
+    simulate_recording,
+)
 
 SCALE = 0.03
 TWO_DECIMALS = re.compile(r"^\d+\.\d{2}$")
@@ -293,22 +309,6 @@ def test_the_package_loader_reads_the_generated_data(dataset):
 
 # --------------------------------------------------------------------------- worlds
 
-import warnings  # noqa: E402
-from dataclasses import replace  # noqa: E402
-import json  # noqa: E402
-
-from emo_gbm.synth import (  # noqa: E402
-    FACE_SCALES,
-    SYNTH_FILE,
-    WORLDS,
-    _episodes,
-    _make_world,
-    _plan,
-    _rng,
-    get_world,
-    simulate_recording,
-)
-
 #: Digest of the default world's whole tree (seed 0, scale 0.02), every file but synth.json,
 #: computed with the generator as it was before worlds existed (commit b7e19b6): the default
 #: world must stay byte-for-byte the calibrated generator.
@@ -520,10 +520,9 @@ def test_noisy_labels_world_mislabels_about_15_percent_of_episodes():
     swapped = episodes = 0
     for plan in _plan(0, 0.1)[:30]:
         actor = world["actors"][plan["actor"] - 1]
-        streams = [_rng(0, 12, plan["index"]), _rng(0, 12, plan["index"], 1)]
-        noisy, *_ = _episodes(*streams, plan["n_frames"], actor, params, _rng(0, 12, plan["index"], 2))
-        streams = [_rng(0, 12, plan["index"]), _rng(0, 12, plan["index"], 1)]
-        clean, *_ = _episodes(*streams, plan["n_frames"], actor, replace(params, label_noise=0.0))
+        key = (0, _RECORDING_KEY, plan["index"])
+        noisy, *_ = _episodes(_rng(*key), _rng(*key, 1), plan["n_frames"], actor, params, _rng(*key, _LABEL_NOISE_KEY))
+        clean, *_ = _episodes(_rng(*key), _rng(*key, 1), plan["n_frames"], actor, replace(params, label_noise=0.0))
         # The same shown episodes, only the written labels differ: count episodes by clean runs.
         starts = np.flatnonzero(np.diff(clean, prepend=-1))
         episodes += len(starts)

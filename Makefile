@@ -10,6 +10,7 @@ DATA ?= data/synthetic
 BUILD ?= build
 SCALE ?= 1
 SEED ?= 0
+WORLD ?= default
 N_JOBS ?= 2
 PIPELINE ?= stacked_gbm
 SPLIT ?= test
@@ -36,6 +37,7 @@ help: ## Show the targets and the variables that steer them
 	@echo "  BUILD=$(BUILD)  outputs: features/, models/, submission.zip, metrics.json, baseline/"
 	@echo "  SCALE=$(SCALE)  size of a generated dataset (1 = 312/143/126 recordings)"
 	@echo "  SEED=$(SEED)  random seed of data generation and training"
+	@echo "  WORLD=$(WORLD)  synthetic world of 'make data' (docs/worlds.md): $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.synth import WORLDS; print(", ".join(WORLDS))' 2>/dev/null),see emo_gbm/synth.py (after make install))"
 	@echo "  N_JOBS=$(N_JOBS)  parallel workers (results do not depend on it)"
 	@echo "  PIPELINE=$(PIPELINE)  named pipeline: $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from pipelines import PIPELINES; print(", ".join(sorted(PIPELINES)))' 2>/dev/null),see pipelines/ (after make install))"
 	@echo "  SPLIT=$(SPLIT)  test or private_test"
@@ -51,9 +53,9 @@ $(INSTALLED): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-data: $(INSTALLED) ## Generate the synthetic dataset into DATA if it does not exist (SCALE, SEED)
+data: $(INSTALLED) ## Generate the synthetic dataset into DATA if it does not exist (SCALE, SEED, WORLD)
 	@if [ -d "$(DATA)/train" ]; then echo "$(DATA) exists; not regenerating"; \
-	else $(CLI) synth --out "$(DATA)" --seed $(SEED) --scale $(SCALE) --n-jobs $(N_JOBS); fi
+	else $(CLI) synth --out "$(DATA)" --seed $(SEED) --scale $(SCALE) --n-jobs $(N_JOBS) --world $(WORLD); fi
 
 # meta.csv is rewritten whenever the generator rewrites DATA, so regenerated data refreshes the
 # cache; so does a change of the code that reads and summarises the recordings.

@@ -40,8 +40,9 @@ def cmd_synth(args):
     from .synth import generate
 
     start = time.perf_counter()
-    summary = generate(args.out, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs, progress=_progress(args))
-    _say(args, f"synthetic dataset written to {args.out} in {time.perf_counter() - start:.1f} s")
+    summary = generate(args.out, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs, progress=_progress(args),
+                       world=args.world)
+    _say(args, f"synthetic dataset (world {args.world}) written to {args.out} in {time.perf_counter() - start:.1f} s")
     if not args.quiet:
         print(json.dumps(summary, indent=2, sort_keys=True, default=str))
     return 0
@@ -247,6 +248,8 @@ def build_parser():
     """The argument parser of ``emo-gbm`` (one subparser per stage)."""
     from pipelines import PIPELINES
 
+    from .synth import WORLDS
+
     parser = argparse.ArgumentParser(
         prog="emo-gbm",
         description="Frame-level emotion recognition from multimodal streams: data, features, "
@@ -270,6 +273,9 @@ def build_parser():
     p.add_argument("--out", default=DEFAULT_DATA, help=f"dataset root to write (default {DEFAULT_DATA})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", type=float, default=1.0, help="multiplies the recording counts (312/143/126)")
+    p.add_argument("--world", default="default", choices=list(WORLDS), metavar="NAME",
+                   help="synthetic world, a hypothesis of how recordings render emotion (docs/worlds.md): "
+                        f"{', '.join(WORLDS)} (default: default)")
     p.set_defaults(func=cmd_synth)
 
     p = stage("features", "cache window features of the splits under BUILD/features/")

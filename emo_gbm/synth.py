@@ -28,10 +28,25 @@ How a recording is made
 
 Every recording draws from its own random generator seeded by ``(seed, recording index)``, so
 the files are byte-identical whatever ``n_jobs``.
+
+Worlds
+------
+The description above is the ``default`` world, the one calibrated against the challenge. A
+model tuned on it may only have learned this generator, so :data:`WORLDS` holds other
+hypotheses of how real recordings render emotion (``generate(..., world=NAME)``,
+``emo-gbm synth --world NAME``; ``docs/worlds.md``): emotion in the variance and tempo or in the
+correlations of the features instead of their levels, the voice or the body leading instead of
+the face, slow drifts and large per-recording offsets, short or long episodes, annotator errors,
+saturating and rectified rendering with emotion x nuisance interactions. A world is a frozen
+:class:`World` of parameters overriding the module constants; its extra random draws come from
+their own streams, so the default world's files are byte-for-byte what they were before worlds
+existed.
 """
 
+import json
 import shutil
 import time as _time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +130,6 @@ N_ANNOTATORS = 8
 #: Dirichlet concentration of the split of an episode's expression between voice and body
 #: (lower: more uneven, so the two complement each other more).
 EXPRESSION_CONCENTRATION = 0.2
-_BUDGET = [MODALITIES.index(m) for m in ("audio", "kinect")]
 #: Share of episodes whose expression is blended with another emotion, the largest blend
 #: weight, and how strongly a Neutral episode leaks the other emotion.
 BLEND_PROB, BLEND_MAX, NEUTRAL_LEAK = 0.1, 0.6, 0.5
@@ -253,6 +267,170 @@ KINECT_STEP_MS = 67
 
 _WORLD_KEY, _RECORDING_KEY, _PLAN_KEY = 11, 12, 13
 _MODALITY_KEYS = {m: 100 + i for i, m in enumerate(MODALITIES)}
+#: Keys of the random streams that only non-default worlds draw from (appended to the keys
+#: above), so that the default world's streams stay exactly as they were.
+_EXTRA_WORLD_KEY, _LABEL_NOISE_KEY, _DRIFT_KEY, _COUPLING_KEY = 1, 2, 3, 4
+#: Written into the dataset root: which world, seed and scale made it.
+SYNTH_FILE = "synth.json"
+
+# --------------------------------------------------------------------------- worlds
+
+
+@dataclass(frozen=True)
+class World:
+    """One hypothesis about how recordings render emotion: plain overrides of the module constants.
+
+    The defaults are the module constants, so ``World("default")`` is the generator as it was
+    before worlds existed (byte-identical files). Every other field is off (0 / None) by default
+    and only drawn from when a world turns it on.
+
+    Parameters
+    ----------
+    name, summary : str
+        Name (``--world``) and a one-line description.
+    episode_median : tuple of float
+        Median episode seconds of (emotional, neutral) episodes.
+    episode_sigma : float
+        Log-normal sigma of episode lengths.
+    episode_range : tuple of float
+        Clip range of episode seconds.
+    boundary_width : float
+        Seconds around an episode boundary over which agreement drops.
+    label_noise : float
+        Share of episodes whose written label is another emotion than the one shown (annotator
+        error: the expression stays).
+    label_noise_agreement : float
+        Agreement lost by such an episode.
+    budget : tuple of str
+        Modalities that split one expression budget per episode (Dirichlet); the others always
+        show the full expression.
+    expression_concentration : float
+        Dirichlet concentration of that split.
+    mixing : dict
+        Per modality, overrides of :data:`MIXING` (e.g. ``{"audio": {"emotion": 0.6}}``).
+    tempo_weights : tuple of float or None
+        Emotion dimensions that speed up the nuisance factors' clock; None: arousal only.
+    noise_dynamics : float
+        Strength with which the emotion scales each feature's frame-noise amplitude.
+    coupling : float
+        Strength of emotion-steered correlations between features (constant marginal variance).
+    drift, drift_timescale : float
+        Amplitude and time constant (s) of slow within-recording drifts (low rank, per recording).
+    saturation : float
+        Gain of a tanh saturation of the unit-scale features (0: linear).
+    interaction : float
+        How strongly a slow nuisance factor scales the amplitude of the expression.
+    rectify_share, rectify_threshold : float
+        Share of features rectified as ``max(z - t, 0)``, thresholds ``t`` uniform in
+        ``(-rectify_threshold, rectify_threshold)``.
+    """
+
+    name: str
+    summary: str = ""
+    episode_median: tuple = (EPISODE_MEDIAN["emotion"], EPISODE_MEDIAN["neutral"])
+    episode_sigma: float = EPISODE_SIGMA
+    episode_range: tuple = EPISODE_RANGE
+    boundary_width: float = BOUNDARY_WIDTH
+    label_noise: float = 0.0
+    label_noise_agreement: float = 0.0
+    budget: tuple = ("audio", "kinect")
+    expression_concentration: float = EXPRESSION_CONCENTRATION
+    mixing: dict = field(default_factory=dict)
+    tempo_weights: tuple = None
+    noise_dynamics: float = 0.0
+    coupling: float = 0.0
+    drift: float = 0.0
+    drift_timescale: float = 30.0
+    saturation: float = 0.0
+    interaction: float = 0.0
+    rectify_share: float = 0.0
+    rectify_threshold: float = 0.0
+
+    def mixing_of(self, modality):
+        """:data:`MIXING` of ``modality`` with this world's overrides."""
+        return {**MIXING[modality], **self.mixing.get(modality, {})}
+
+
+def _even(**overrides):
+    """The same mixing overrides for every generic modality."""
+    return {m: dict(overrides) for m in MIXING}
+
+
+#: The named worlds. Each is a different hypothesis about real recordings, not a reseed.
+WORLDS = {
+    world.name: world
+    for world in (
+        World("default", "emotion in feature levels, face-led, actor and recording offsets, 1.5-12 s episodes"),
+        World(
+            "voice_led",
+            "the voice carries the emotion, the face little; per-actor offsets only; long 4-10 s episodes",
+            episode_median=(6.0, 6.5), episode_sigma=0.35, episode_range=(4.0, 10.0),
+            budget=("face_nn", "kinect"),
+            mixing={
+                "audio": dict(visibility=[1.0, 0.6, 0.6, 1.0, 1.0, 1.0], emotion=0.55, recording_offset=0.0,
+                              actor_offset=0.7),
+                "face_nn": dict(emotion=0.12, recording_offset=0.0, actor_offset=1.0),
+                "kinect": dict(emotion=0.25, recording_offset=0.0, actor_offset=0.7),
+            },
+        ),
+        World(
+            "dynamics",
+            "emotion in the variance and tempo of the features, small level shifts; evenly spread",
+            budget=(), tempo_weights=(1.0, -0.4, 0.4, 0.6, 1.0, -0.3), noise_dynamics=1.0,
+            mixing=_even(visibility=[1.0] * 6, emotion=0.1, dynamics=1.0, tempo=0.7),
+        ),
+        World(
+            "drift",
+            "slow within-recording drifts and large per-recording offsets; short 1-3 s episodes",
+            episode_median=(2.0, 2.2), episode_sigma=0.35, episode_range=(1.0, 3.0), boundary_width=0.4,
+            drift=1.0, drift_timescale=20.0,
+            mixing=_even(recording_offset=0.9),
+        ),
+        World(
+            "nonlinear",
+            "saturating, rectified rendering; a nuisance factor scales the expression; evenly spread",
+            budget=(), saturation=0.8, interaction=0.6, rectify_share=0.4, rectify_threshold=0.5,
+            mixing=_even(visibility=[1.0] * 6, emotion=0.3, dynamics=0.6),
+        ),
+        World(
+            "noisy_labels",
+            "15% of episodes mislabelled by the annotators; short 1-3 s episodes; body-led",
+            episode_median=(2.0, 2.2), episode_sigma=0.35, episode_range=(1.0, 3.0), boundary_width=0.4,
+            label_noise=0.15, label_noise_agreement=0.05, budget=("audio", "face_nn"),
+            mixing={
+                "kinect": dict(visibility=[1.0, 1.0, 1.0, 0.6, 1.0, 0.6], emotion=0.5),
+                "face_nn": dict(emotion=0.18),
+            },
+        ),
+        World(
+            "coupled",
+            "emotion in the correlations between features, small level shifts; evenly spread; long episodes",
+            episode_median=(6.0, 6.5), episode_sigma=0.35, episode_range=(4.0, 10.0),
+            budget=(), coupling=1.2,
+            mixing=_even(visibility=[1.0] * 6, emotion=0.18),
+        ),
+    )
+}
+
+
+def get_world(world):
+    """The :class:`World` named ``world`` (a World passes through).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known ones.
+
+    Examples
+    --------
+    >>> get_world("default").episode_range == EPISODE_RANGE
+    True
+    """
+    if isinstance(world, World):
+        return world
+    if world not in WORLDS:
+        raise ValueError(f"unknown synthetic world {world!r}; known worlds: {', '.join(WORLDS)}")
+    return WORLDS[world]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -348,12 +526,18 @@ def _write_csv(path, first_line, columns):
 # --------------------------------------------------------------------------- world and plan
 
 
-def _make_world(seed):
-    """Seed-level parameters: loadings of every modality and the 12 actors."""
+def _make_world(seed, name="default"):
+    """Seed-level parameters of a world: loadings of every modality and the 12 actors.
+
+    ``name`` is a world name or a :class:`World`; its parameters are kept under ``"params"``
+    and its merged :data:`MIXING` under ``"mixing"``.
+    """
+    params = get_world(name)
     rng = _rng(seed, _WORLD_KEY)
     n_dims = len(EMOTION_DIMS)
-    world = {"modalities": {}, "actors": []}
-    for modality, mix in MIXING.items():
+    mixing = {modality: params.mixing_of(modality) for modality in MIXING}
+    world = {"params": params, "mixing": mixing, "modalities": {}, "actors": []}
+    for modality, mix in mixing.items():
         n_feat = N_FEATURES[modality]
         emotion = rng.standard_normal((n_feat, n_dims)) * np.asarray(mix["visibility"]) * mix["emotion"]
         nuisance = rng.standard_normal((n_feat, mix["n_nuisance"])) * mix["nuisance"] / np.sqrt(mix["n_nuisance"])
@@ -369,6 +553,7 @@ def _make_world(seed):
             "noise": mix["noise"] * norm,
             "dynamics": rng.standard_normal((mix["n_nuisance"], n_dims)) * mix["dynamics"],
             "timescales": rng.uniform(*mix["timescale"], mix["n_nuisance"]),
+            "norm": norm,
         }
     world["shared_timescales"] = rng.uniform(1.0, 4.0, N_SHARED)
     for _ in range(N_SESSIONS * ACTORS_PER_SESSION):
@@ -389,7 +574,7 @@ def _make_world(seed):
             },
             "modalities": {},
         }
-        for modality, mix in MIXING.items():
+        for modality, mix in mixing.items():
             loadings = world["modalities"][modality]["emotion"]
             n_feat = N_FEATURES[modality]
             deviation = rng.standard_normal(loadings.shape) * np.abs(loadings).mean(0) * mix["actor_loading"]
@@ -399,7 +584,37 @@ def _make_world(seed):
                 "offset": mix["actor_offset"] * rng.standard_normal(n_feat),
             }
         world["actors"].append(actor)
+    _add_world_extras(seed, params, world)
     return world
+
+
+#: Pairs of coupling factors per modality in a world with emotion in the correlations.
+N_COUPLING = 3
+
+
+def _add_world_extras(seed, params, world):
+    """Seed-level draws that only some worlds need, from their own stream (default: none)."""
+    rng = _rng(seed, _WORLD_KEY, _EXTRA_WORLD_KEY)
+    n_dims = len(EMOTION_DIMS)
+    for modality, spec in world["modalities"].items():
+        n_feat = N_FEATURES[modality]
+        if params.noise_dynamics:
+            # Each feature's frame noise grows or shrinks with its own mix of emotion dimensions.
+            spec["noise_emotion"] = rng.standard_normal((n_feat, n_dims)) * params.noise_dynamics
+        if params.coupling:
+            # Feature j loads on a pair of factors at angle base_j + sensitivity_j * phi(emotion):
+            # its variance stays put while its correlation with the other features turns.
+            spec["coupling"] = {
+                "base": rng.uniform(0.0, 2.0 * np.pi, (n_feat, N_COUPLING)),
+                "sensitivity": 1.5 * rng.standard_normal((n_feat, N_COUPLING)),
+                "direction": rng.standard_normal((N_COUPLING, n_dims)),
+                "radius": params.coupling / np.sqrt(N_COUPLING) * spec["norm"],
+                # Fast co-fluctuations (tens of ms), so a second shows the correlation.
+                "timescales": rng.uniform(0.03, 0.12, 2 * N_COUPLING),
+            }
+        if params.rectify_share:
+            spec["rectified"] = rng.random(n_feat) < params.rectify_share
+            spec["threshold"] = rng.uniform(-params.rectify_threshold, params.rectify_threshold, n_feat)
 
 
 def _split_counts(scale):
@@ -457,11 +672,15 @@ def _plan(seed, scale):
 # --------------------------------------------------------------------------- labels
 
 
-def _episodes(rng, gate_rng, n, actor):
+def _episodes(rng, gate_rng, n, actor, params=None, noise_rng=None):
     """Frame labels, shown expression, agreement and per-modality expression gates of one recording.
 
-    ``gate_rng`` draws only the gates, so that tuning their distribution leaves the labels alone.
+    ``gate_rng`` draws only the gates, so that tuning their distribution leaves the labels alone;
+    ``noise_rng`` only the annotator errors of a world with label noise. ``params`` is the
+    :class:`World` (default: the default world).
     """
+    params = WORLDS["default"] if params is None else params
+    budget = [MODALITIES.index(m) for m in params.budget]
     weights = actor["emotion_weights"]
     emotional = [e for e in range(len(EMOTIONS)) if e != NEUTRAL]
     state = NEUTRAL if rng.random() < 0.3 else emotional[rng.choice(len(emotional), p=weights)]
@@ -472,8 +691,8 @@ def _episodes(rng, gate_rng, n, actor):
     boundaries = []
     pos = None
     while pos is None or pos < n:
-        median = EPISODE_MEDIAN["neutral" if state == NEUTRAL else "emotion"]
-        length = int(np.clip(rng.lognormal(np.log(median), EPISODE_SIGMA), *EPISODE_RANGE) * FRAME_RATE)
+        median = params.episode_median[1 if state == NEUTRAL else 0]
+        length = int(np.clip(rng.lognormal(np.log(median), params.episode_sigma), *params.episode_range) * FRAME_RATE)
         if pos is None:
             pos = -int(rng.random() * length)  # the recording starts inside an episode
         else:
@@ -494,9 +713,15 @@ def _episodes(rng, gate_rng, n, actor):
         # expression budget between voice and body, differently every episode, so the two
         # complement each other (and the others can stand in for a missing face).
         gate = np.ones(len(MODALITIES))
-        gate[_BUDGET] = len(_BUDGET) * gate_rng.dirichlet(np.full(len(_BUDGET), EXPRESSION_CONCENTRATION))
+        if budget:
+            gate[budget] = len(budget) * gate_rng.dirichlet(np.full(len(budget), params.expression_concentration))
+        label = state
+        if noise_rng is not None and noise_rng.random() < params.label_noise:
+            # Annotator error: the majority marks another emotion than the one shown.
+            label = (state + noise_rng.integers(1, len(EMOTIONS))) % len(EMOTIONS)
+            agree -= params.label_noise_agreement
         lo, hi = max(pos, 0), min(pos + length, n)
-        labels[lo:hi], expression[lo:hi], agreement[lo:hi], gates[lo:hi] = state, shown, agree, gate
+        labels[lo:hi], expression[lo:hi], agreement[lo:hi], gates[lo:hi] = label, shown, agree, gate
         pos += length
         if state == NEUTRAL:
             state = emotional[rng.choice(len(emotional), p=weights)]
@@ -512,7 +737,7 @@ def _episodes(rng, gate_rng, n, actor):
         before = np.clip(np.searchsorted(edges, frames), 1, len(edges)) - 1
         after = np.minimum(before + 1, len(edges) - 1)
         distance = np.minimum(np.abs(frames - edges[before]), np.abs(frames - edges[after]))
-        agreement -= BOUNDARY_DROP * np.clip(1.0 - distance / (BOUNDARY_WIDTH * FRAME_RATE), 0.0, 1.0)
+        agreement -= BOUNDARY_DROP * np.clip(1.0 - distance / (params.boundary_width * FRAME_RATE), 0.0, 1.0)
     agreement = np.clip(np.round(agreement * N_ANNOTATORS), 2, N_ANNOTATORS) / N_ANNOTATORS
     return labels, expression, agreement, gates
 
@@ -550,8 +775,9 @@ def _sample_frames(rng, modality, n):
 
 def _nuisance(rng, n, spec, latent):
     """Slow nuisance factors whose amplitude and tempo depend on the emotion latent."""
-    # Tempo: the factors run on a clock that goes faster with arousal.
-    speed = np.exp(spec["tempo"] * latent[:, 0])
+    # Tempo: the factors run on a clock that goes faster with arousal (or the world's tempo_weights).
+    weights = spec.get("tempo_weights")
+    speed = np.exp(spec["tempo"] * (latent[:, 0] if weights is None else latent @ np.asarray(weights)))
     clock = np.concatenate([[0.0], np.cumsum(speed[:-1])])
     base = _ar1(rng, int(np.ceil(clock[-1])) + 2, spec["timescales"])
     whole = clock.astype(np.int64)
@@ -565,18 +791,53 @@ def _mixed(rng, modality, world, actor, latent, shared, frames):
     """Unit-scale feature values (n_samples, n_features) of a generic modality."""
     spec = world["modalities"][modality]
     own = actor["modalities"][modality]
-    mix = MIXING[modality]
+    mix = world["mixing"][modality]
+    params = world["params"]
     n = latent.shape[0]
-    factors = _nuisance(rng, n, {**spec, "tempo": mix["tempo"]}, latent)
+    factors = _nuisance(rng, n, {**spec, "tempo": mix["tempo"], "tempo_weights": params.tempo_weights}, latent)
     # Frame noise is slightly autocorrelated, like smoothed low-level descriptors.
     noise_timescale = -1.0 / np.log(mix["noise_rho"]) / RATES[modality]
     noise = _ar1(rng, len(frames), np.full(N_FEATURES[modality], noise_timescale), rate=RATES[modality])
-    values = (
-        latent[frames] @ own["emotion"].T + factors[frames] @ spec["nuisance"].T + shared[frames] @ spec["shared"].T
-    )
+    expression = latent[frames] @ own["emotion"].T
+    if params.interaction:
+        # A slow nuisance (head pose, distance to the sensor) changes how much of the
+        # expression the sensor sees: emotion x nuisance, not a sum.
+        expression = expression * np.exp(np.clip(params.interaction * factors[frames, :1], -1.5, 1.5))
+    values = expression + factors[frames] @ spec["nuisance"].T + shared[frames] @ spec["shared"].T
+    if params.noise_dynamics:
+        noise = noise * np.exp(np.clip(0.5 * latent[frames] @ spec["noise_emotion"].T, -1.2, 1.2))
     values += noise * spec["noise"]
+    if params.coupling:
+        values += _coupled(rng, spec["coupling"], latent, frames)
     recording_offset = mix["recording_offset"] * rng.standard_normal(N_FEATURES[modality])
-    return values * own["gain"] + own["offset"] + recording_offset
+    values = values * own["gain"] + own["offset"] + recording_offset
+    if params.drift:
+        values += _drift(rng, n, N_FEATURES[modality], params)[frames]
+    if params.saturation:
+        values = np.tanh(params.saturation * values) / params.saturation
+    if params.rectify_share:
+        values = np.where(spec["rectified"], np.maximum(values - spec["threshold"], 0.0), values)
+    return values
+
+
+def _coupled(rng, coupling, latent, frames):
+    """Zero-mean factors whose correlations across features turn with the emotion (see _add_world_extras)."""
+    factors = _ar1(rng, latent.shape[0], coupling["timescales"])[frames]
+    phi = latent[frames] @ coupling["direction"].T  # (n_samples, N_COUPLING)
+    angle = coupling["base"][None] + coupling["sensitivity"][None] * phi[:, None, :]
+    first, second = factors[:, None, :N_COUPLING], factors[:, None, N_COUPLING:]
+    return (coupling["radius"][None, :, None] * (np.cos(angle) * first + np.sin(angle) * second)).sum(-1)
+
+
+#: Slow drift factors per recording (lighting, microphone gain, sensor warm-up).
+N_DRIFT = 3
+
+
+def _drift(rng, n, n_feat, params):
+    """Slow AR(1) drifts (n_frames, n_feat), low rank, loadings drawn anew for each recording."""
+    factors = _ar1(rng, n, np.full(N_DRIFT, params.drift_timescale))
+    loadings = rng.standard_normal((n_feat, N_DRIFT)) * params.drift / np.sqrt(N_DRIFT)
+    return factors @ loadings.T
 
 
 def _to_scale(z, loc, scale, positive):
@@ -661,8 +922,9 @@ def simulate_recording(plan, seed, world=None):
         ``split``, ``session``, ``actor``, ``n_frames``, ``start``, ``absent``.
     seed : int
         The dataset seed.
-    world : dict, optional
-        The seed's world parameters; rebuilt from ``seed`` when omitted.
+    world : dict, str or World, optional
+        The seed's world parameters (from ``_make_world``), or a world name / :class:`World` to
+        build them from; the default world when omitted.
 
     Returns
     -------
@@ -678,11 +940,16 @@ def simulate_recording(plan, seed, world=None):
     >>> rec["labels"].shape == (plan["n_frames"],)
     True
     """
-    world = _make_world(seed) if world is None else world
+    if world is None or isinstance(world, (str, World)):
+        world = _make_world(seed, "default" if world is None else world)
+    params = world["params"]
     rng = _rng(seed, _RECORDING_KEY, plan["index"])
     actor = world["actors"][plan["actor"] - 1]
     n = plan["n_frames"]
-    labels, expression, agreement, gates = _episodes(rng, _rng(seed, _RECORDING_KEY, plan["index"], 1), n, actor)
+    noise_rng = _rng(seed, _RECORDING_KEY, plan["index"], _LABEL_NOISE_KEY) if params.label_noise else None
+    labels, expression, agreement, gates = _episodes(
+        rng, _rng(seed, _RECORDING_KEY, plan["index"], 1), n, actor, params, noise_rng
+    )
     latents = _emotion_latents(rng, expression, gates)
     shared = _ar1(rng, n, world["shared_timescales"])
     blank_len = int(min(rng.uniform(*BLANK_SECONDS), 0.6 * n / FRAME_RATE) * FRAME_RATE)
@@ -751,7 +1018,7 @@ def _write_recording(plan, seed, world, out_dir):
 def _prepare(out_dir):
     """Create the folders; clear a previous synthetic dataset, never anything else."""
     out_dir = Path(out_dir)
-    managed = [out_dir / s for s in SPLITS] + [out_dir / ANSWERS_DIR, out_dir / META_FILE]
+    managed = [out_dir / s for s in SPLITS] + [out_dir / ANSWERS_DIR, out_dir / META_FILE, out_dir / SYNTH_FILE]
     if any(p.exists() for p in managed):
         if not (out_dir / META_FILE).is_file():
             raise FileExistsError(
@@ -770,13 +1037,14 @@ def _prepare(out_dir):
         (out_dir / ANSWERS_DIR / split).mkdir(parents=True, exist_ok=True)
 
 
-def generate(out_dir, seed=0, scale=1.0, n_jobs=1, progress=False):
+def generate(out_dir, seed=0, scale=1.0, n_jobs=1, progress=False, world="default"):
     """Write a synthetic dataset in the challenge layout.
 
     Writes ``{train,test,private_test}/{audio,face_nn,eyes,kinect}/<id>.csv``,
     ``train/labels``, the all-zero ``prediction`` templates of the test splits, their
-    ``answers`` and ``meta.csv`` (``id,split,session,actor``). A previous synthetic dataset in
-    ``out_dir`` (recognised by its ``meta.csv``) is replaced; any other dataset there is refused.
+    ``answers``, ``meta.csv`` (``id,split,session,actor``) and ``synth.json`` (world, seed,
+    scale). A previous synthetic dataset in ``out_dir`` (recognised by its ``meta.csv``) is
+    replaced; any other dataset there is refused.
 
     Parameters
     ----------
@@ -790,6 +1058,9 @@ def generate(out_dir, seed=0, scale=1.0, n_jobs=1, progress=False):
         joblib workers over recordings; the output does not depend on it.
     progress : bool, default=False
         Show a tqdm progress bar.
+    world : str or World, default="default"
+        Which hypothesis of how recordings render emotion (a key of :data:`WORLDS`, see
+        ``docs/worlds.md``). ``"default"`` is the calibrated generator.
 
     Returns
     -------
@@ -798,7 +1069,12 @@ def generate(out_dir, seed=0, scale=1.0, n_jobs=1, progress=False):
         feature cells) overall and ``zero_fraction_by_modality``, ``absent_files`` and
         ``absent_rate`` per modality, ``no_modality_files``, ``blank_file_share``,
         ``agreement_above_threshold`` (share of frames), ``class_shares``,
-        ``mean_episode_seconds``, ``bytes`` and ``seconds``.
+        ``mean_episode_seconds``, ``bytes``, ``seconds`` and ``world``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown world (the message lists the known ones) or a non-positive scale.
 
     Examples
     --------
@@ -808,9 +1084,10 @@ def generate(out_dir, seed=0, scale=1.0, n_jobs=1, progress=False):
     {'train': 3, 'test': 3, 'private_test': 3}
     """
     started = _time.perf_counter()
+    params = get_world(world)
     out_dir = Path(out_dir)
     plans = _plan(seed, scale)
-    world = _make_world(seed)
+    world = _make_world(seed, params)
     _prepare(out_dir)
     tasks = (delayed(_write_recording)(plan, seed, world, out_dir) for plan in plans)
     results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
@@ -823,7 +1100,11 @@ def generate(out_dir, seed=0, scale=1.0, n_jobs=1, progress=False):
         meta.write("id,split,session,actor\n")
         for plan in plans:
             meta.write(f"{plan['id']},{plan['split']},{plan['session']},{plan['actor']}\n")
-    return _summary(plans, results, out_dir, seed, scale, _time.perf_counter() - started)
+    # The world goes beside meta.csv, not into it: meta.csv's columns are fixed.
+    with open(out_dir / SYNTH_FILE, "w", encoding="utf-8", newline="\n") as info:
+        info.write(json.dumps({"world": params.name, "seed": seed, "scale": scale}, sort_keys=True) + "\n")
+    summary = _summary(plans, results, out_dir, seed, scale, _time.perf_counter() - started)
+    return {**summary, "world": params.name}
 
 
 def _summary(plans, results, out_dir, seed, scale, seconds):

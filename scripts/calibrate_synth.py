@@ -11,6 +11,10 @@ Usage::
 
     python scripts/calibrate_synth.py data/synthetic --n-jobs 2
     python scripts/calibrate_synth.py /tmp/synthetic --generate --scale 0.3 --n-jobs 2
+    python scripts/calibrate_synth.py /tmp/voice_led --generate --world voice_led --scale 0.3 --n-jobs 2
+
+``--world`` picks the synthetic world to generate (``docs/worlds.md``); without ``--generate``
+the world is whatever made the dataset (its ``synth.json``).
 """
 
 import argparse
@@ -126,8 +130,8 @@ def _is_unseen(recording):
     return recording.meta.get("session") == HELD_OUT_SESSION
 
 
-def calibrate(train, test, n_jobs=1):
-    """Fit and score every configuration of :data:`CONFIGS`; returns one dict per row."""
+def calibrate(train, test, n_jobs=1, configs=None):
+    """Fit and score every configuration of ``configs`` (default :data:`CONFIGS`); one dict per row."""
     train_feats = [window_features(r) for r in train]
     test_feats = [window_features(r) for r in test]
     x_train = np.vstack([f for f, _ in train_feats])
@@ -135,7 +139,7 @@ def calibrate(train, test, n_jobs=1):
     x_test = np.vstack([f for f, _ in test_feats])
     bounds = np.cumsum([0] + [len(s) for _, s in test_feats])
     majority = int(np.bincount(y_train, minlength=N_CLASSES).argmax())
-    configs = [("majority class", ())] + list(CONFIGS.items())
+    configs = [("majority class", ())] + list((CONFIGS if configs is None else configs).items())
     # One single-threaded model per configuration, configurations in parallel: LightGBM's own
     # threads slow down badly on a shared machine.
     probas = Parallel(n_jobs=n_jobs)(
@@ -185,18 +189,30 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--n-jobs", type=int, default=1, help="worker processes (results do not depend on it)")
+    from emo_gbm.synth import WORLDS
+
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS), metavar="NAME",
+                        help="rows of the table to fit (default: all): " + ", ".join(repr(c) for c in CONFIGS))
+    parser.add_argument("--world", default="default", choices=list(WORLDS),
+                        help="synthetic world to generate with --generate (default: default)")
     args = parser.parse_args(argv)
     if args.generate:
         from emo_gbm.synth import generate
 
         start = time.perf_counter()
-        summary = generate(args.data, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs)
-        print(f"generated {args.data} (seed {args.seed}, scale {args.scale}) in {time.perf_counter() - start:.1f} s")
-        print({k: summary[k] for k in ("zero_fraction", "agreement_above_threshold", "absent_rate", "bytes")})
+        summary = generate(args.data, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs, world=args.world)
+        print(f"generated {args.data} (world {args.world}, seed {args.seed}, scale {args.scale}) "
+              f"in {time.perf_counter() - start:.1f} s")
+        print({k: summary[k] for k in ("zero_fraction", "agreement_above_threshold", "mean_episode_seconds",
+                                        "absent_rate", "bytes")})
+    else:
+        info = Path(args.data) / "synth.json"
+        if info.is_file():
+            print(f"dataset {args.data}: {info.read_text().strip()}")
     start = time.perf_counter()
     train = load_split(args.data, "train", n_jobs=args.n_jobs)
     test = load_split(args.data, "test", n_jobs=args.n_jobs)
-    rows = calibrate(train, test, n_jobs=args.n_jobs)
+    rows = calibrate(train, test, n_jobs=args.n_jobs, configs={name: CONFIGS[name] for name in args.configs})
     scored = rows[0]["all"]["frames"]
     print(f"\n{len(train)} train / {len(test)} test recordings, {scored} scored test frames "
           f"({time.perf_counter() - start:.0f} s)\n")

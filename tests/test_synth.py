@@ -1,7 +1,10 @@
 """The synthetic generator writes the data contract exactly, deterministically, realistically."""
 
 import hashlib
+import json
 import re
+import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,20 @@ from emo_gbm.constants import (
     TEMPLATES_DIR,
     TEST_SPLITS,
 )
-from emo_gbm.synth import generate
+from emo_gbm.synth import (
+    _LABEL_NOISE_KEY,
+    _RECORDING_KEY,
+    FACE_SCALES,
+    SYNTH_FILE,
+    WORLDS,
+    _episodes,
+    _make_world,
+    _plan,
+    _rng,
+    generate,
+    get_world,
+    simulate_recording,
+)
 
 SCALE = 0.03
 TWO_DECIMALS = re.compile(r"^\d+\.\d{2}$")
@@ -289,3 +305,243 @@ def test_the_package_loader_reads_the_generated_data(dataset):
     for recording in recordings:
         assert recording.labels is not None and recording.meta["session"] in range(1, 7)
         assert recording.present["audio"].mean() < 0.9  # listening and blanks leave gaps
+
+
+# --------------------------------------------------------------------------- worlds
+
+#: Digest of the default world's whole tree (seed 0, scale 0.02), every file but synth.json,
+#: computed with the generator as it was before worlds existed (commit b7e19b6): the default
+#: world must stay byte-for-byte the calibrated generator.
+DEFAULT_TREE_DIGEST = "4b85bbcb4a07d44b30599bc99579f4220d53db6ffaae69601e528dcc6a71a909"
+WORLD_SCALE = 0.02
+FEATURE_MODALITIES = ("audio", "face_nn", "kinect")
+
+
+def _whole_digest(root, skip=(SYNTH_FILE,)):
+    digest = hashlib.sha256()
+    for name, sha in sorted(_tree_digest(root).items()):
+        if name not in skip:
+            digest.update(f"{name} {sha}\n".encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory):
+    """Every world generated at the same seed and a small scale: name -> (root, summary)."""
+    out = {}
+    for name in WORLDS:
+        root = tmp_path_factory.mktemp("world") / name
+        out[name] = root, generate(root, seed=0, scale=WORLD_SCALE, n_jobs=1, world=name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(worlds):
+    """Train and test recordings of every world, aligned by the package's loader."""
+    from emo_gbm.io import load_split
+
+    return {name: load_split(root, "train") + load_split(root, "test") for name, (root, _) in worlds.items()}
+
+
+def test_default_world_is_byte_identical_to_the_calibrated_generator(tmp_path):
+    summary = generate(tmp_path, seed=0, scale=0.02, n_jobs=2)
+    assert summary["world"] == "default"
+    assert _whole_digest(tmp_path) == DEFAULT_TREE_DIGEST
+
+
+def test_every_world_writes_the_contract(worlds):
+    for name, (root, summary) in worlds.items():
+        assert summary["world"] == name
+        assert json.loads((root / SYNTH_FILE).read_text()) == {"world": name, "seed": 0, "scale": WORLD_SCALE}
+        meta = pd.read_csv(root / META_FILE, dtype={"id": str})
+        assert list(meta.columns) == ["id", "split", "session", "actor"]
+        for row in meta.itertuples():
+            folder = root / "train" / LABELS_DIR if row.split == "train" else root / ANSWERS_DIR / row.split
+            table = pd.read_csv(folder / f"{row.id}.csv")
+            assert list(table.columns) == ["Time", *EMOTIONS, AGREEMENT_COLUMN]
+            assert (table[list(EMOTIONS)].sum(axis=1) == 1).all()
+            assert table[AGREEMENT_COLUMN].between(0, 1).all()
+            for modality in MODALITIES:
+                path = root / row.split / modality / f"{row.id}.csv"
+                if path.exists():
+                    with open(path) as f:
+                        assert len(f.readline().split(",")) == N_FEATURES[modality] + 1
+                    values = pd.read_csv(path, header=None, skiprows=1, dtype=np.float64).to_numpy()
+                    assert values.shape[1] == N_FEATURES[modality] + 1 and np.isfinite(values).all()
+        assert 0.4 <= summary["agreement_above_threshold"] <= 0.9, name
+        assert 0.1 <= summary["zero_fraction"] <= 0.5, name
+
+
+def test_every_world_is_deterministic(worlds, tmp_path):
+    # Every recording has its own generator, so in-memory reruns of a few recordings and one
+    # small world on disk with another n_jobs show the whole dataset is reproducible.
+    for name in WORLDS:
+        plans = _plan(2, 0.01)
+        for plan in (plans[0], plans[-1]):
+            first = simulate_recording(plan, 2, name)
+            again = simulate_recording(plan, 2, _make_world(2, get_world(name)))
+            assert np.array_equal(first["labels"], again["labels"]) and np.array_equal(
+                first["agreement"], again["agreement"]
+            ), name
+            assert first["streams"].keys() == again["streams"].keys()
+            for modality, (frames, _, values) in first["streams"].items():
+                assert np.array_equal(frames, again["streams"][modality][0]), name
+                assert np.array_equal(values, again["streams"][modality][2]), name
+    root, _ = worlds["nonlinear"]
+    generate(tmp_path, seed=0, scale=WORLD_SCALE, n_jobs=1, world="nonlinear")
+    assert _tree_digest(tmp_path) == _tree_digest(root)
+
+
+def test_worlds_differ_from_each_other(worlds):
+    features = {
+        name: {k: v for k, v in _tree_digest(root).items() if Path(k).parent.name in FEATURE_MODALITIES}
+        for name, (root, _) in worlds.items()
+    }
+    names = list(WORLDS)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert set(features[a].values()).isdisjoint(features[b].values()), (a, b)
+
+
+def test_unknown_world_is_refused_with_the_known_names(tmp_path):
+    with pytest.raises(ValueError, match="voice_led"):
+        generate(tmp_path, seed=0, scale=0.01, world="no_such_world")
+    assert not (tmp_path / "train").exists(), "nothing written"
+
+
+def test_regenerating_replaces_synth_json(tmp_path):
+    generate(tmp_path, seed=0, scale=0.01, world="drift")
+    generate(tmp_path, seed=4, scale=0.01)
+    assert json.loads((tmp_path / SYNTH_FILE).read_text()) == {"world": "default", "seed": 4, "scale": 0.01}
+
+
+def test_world_parameters_default_to_the_module_constants():
+    from emo_gbm import synth
+
+    default = WORLDS["default"]
+    assert default.episode_range == synth.EPISODE_RANGE and default.episode_sigma == synth.EPISODE_SIGMA
+    assert default.episode_median == (synth.EPISODE_MEDIAN["emotion"], synth.EPISODE_MEDIAN["neutral"])
+    assert all(default.mixing_of(m) == synth.MIXING[m] for m in synth.MIXING)
+    assert len(WORLDS) >= 6
+
+
+def _label_eta2(recordings, modality, statistic, seconds=1.0):
+    """Share of the within-recording variance of a window statistic explained by the label.
+
+    Windows of ``seconds`` lying inside one label run are summarised per feature by
+    ``statistic`` ("mean", "logstd" or "cov": products of z-scored feature pairs); each
+    recording's windows are centred on the recording's mean (removing actor and recording
+    offsets), then eta^2 = between-class / total sum of squares, averaged over columns.
+    """
+    width = int(seconds * 100)
+    stats, labels = [], []
+    for rec in recordings:
+        x = rec.streams[modality].astype(np.float64)
+        if not np.isfinite(x).any(axis=1).sum() > 10 * width:
+            continue
+        centre, spread = np.nanmean(x, axis=0), np.nanstd(x, axis=0) + 1e-9
+        z = (x - centre) / spread
+        rows, labs = [], []
+        for start in range(0, rec.n_frames - width + 1, width):
+            block, lab = z[start : start + width], rec.labels[start : start + width]
+            block = block[np.isfinite(block).all(axis=1)]
+            if lab.min() != lab.max() or len(block) < width // 2:
+                continue
+            if statistic == "mean":
+                rows.append(block.mean(0))
+            elif statistic == "logstd":
+                rows.append(np.log(block.std(0) + 1e-6))
+            else:
+                k = min(12, block.shape[1])
+                b = block[:, :k] - block[:, :k].mean(0)
+                rows.append((b.T @ b / len(b))[np.triu_indices(k, 1)])
+            labs.append(lab[0])
+        if len(rows) > 5:
+            rows = np.asarray(rows)
+            stats.append(rows - rows.mean(0))
+            labels.append(np.asarray(labs))
+    stats, labels = np.vstack(stats), np.concatenate(labels)
+    total = (stats**2).sum(0) + 1e-12
+    between = sum(np.count_nonzero(labels == c) * stats[labels == c].mean(0) ** 2 for c in np.unique(labels))
+    return float(np.mean(between / total))
+
+
+def test_voice_led_world_shows_emotion_more_in_audio_than_in_the_face(loaded):
+    def ratio(world):
+        return _label_eta2(loaded[world], "audio", "mean") / _label_eta2(loaded[world], "face_nn", "mean")
+
+    assert ratio("voice_led") > max(1.0, 1.3 * ratio("default"))
+
+
+def test_dynamics_world_puts_emotion_in_the_variance_rather_than_the_levels(loaded):
+    def ratio(world):
+        return _label_eta2(loaded[world], "face_nn", "logstd") / _label_eta2(loaded[world], "face_nn", "mean")
+
+    assert ratio("dynamics") > 2.0 * ratio("default")
+
+
+def test_coupled_world_puts_emotion_in_the_correlations(loaded):
+    def ratio(world):
+        return _label_eta2(loaded[world], "face_nn", "cov") / _label_eta2(loaded[world], "face_nn", "mean")
+
+    assert ratio("coupled") > 2.0 * ratio("default")
+
+
+def test_drift_world_drifts_within_recordings(loaded):
+    def slow_share(world):
+        """Variance of 10 s block means of the z-scored face features (within recordings)."""
+        shares = []
+        for rec in loaded[world]:
+            x = rec.streams["face_nn"].astype(np.float64)
+            if rec.n_frames < 2000 or np.isnan(x).all(axis=1).mean() > 0.5:
+                continue
+            z = (x - np.nanmean(x, axis=0)) / (np.nanstd(x, axis=0) + 1e-9)
+            blocks = z[: rec.n_frames // 1000 * 1000].reshape(-1, 1000, z.shape[1])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a block inside a blank
+                shares.append(np.nanmean(np.nanvar(np.nanmean(blocks, axis=1), axis=0)))
+        return np.nanmean(shares)
+
+    # Emotion episodes of a few seconds average out over 10 s; drifts of tens of seconds do not.
+    assert slow_share("drift") > 1.25 * slow_share("default")
+
+
+def test_episode_lengths_of_the_worlds(worlds):
+    for name in ("drift", "noisy_labels"):
+        assert 1.0 <= worlds[name][1]["mean_episode_seconds"] <= 3.0, name
+    for name in ("voice_led", "coupled"):
+        assert 4.0 <= worlds[name][1]["mean_episode_seconds"] <= 10.0, name
+    assert 3.0 <= worlds["default"][1]["mean_episode_seconds"] <= 5.0
+
+
+def test_noisy_labels_world_mislabels_about_15_percent_of_episodes():
+    params = get_world("noisy_labels")
+    world = _make_world(0, params)
+    swapped = episodes = 0
+    for plan in _plan(0, 0.1)[:30]:
+        actor = world["actors"][plan["actor"] - 1]
+        key = (0, _RECORDING_KEY, plan["index"])
+        noisy, *_ = _episodes(_rng(*key), _rng(*key, 1), plan["n_frames"], actor, params, _rng(*key, _LABEL_NOISE_KEY))
+        clean, *_ = _episodes(_rng(*key), _rng(*key, 1), plan["n_frames"], actor, replace(params, label_noise=0.0))
+        # The same shown episodes, only the written labels differ: count episodes by clean runs.
+        starts = np.flatnonzero(np.diff(clean, prepend=-1))
+        episodes += len(starts)
+        swapped += int(np.count_nonzero(noisy[starts] != clean[starts]))
+    assert 0.08 <= swapped / episodes <= 0.22
+
+
+def test_nonlinear_world_saturates_and_rectifies(worlds):
+    def face_values(world):
+        root = worlds[world][0]
+        rows = []
+        for path in sorted((root / "train" / "face_nn").glob("*.csv")):
+            values = np.asarray(_read_modality(path)[1], dtype=np.float64)[:, 1:]
+            rows.append(values[(values != 0).any(axis=1)] / FACE_SCALES)
+        return np.vstack(rows)
+
+    nonlinear, default = face_values("nonlinear"), face_values("default")
+    params = get_world("nonlinear")
+    # tanh bounds |z| by 1 / saturation; rectification shifts by at most the threshold.
+    bound = 1.0 / params.saturation + params.rectify_threshold + 1e-3
+    assert np.abs(nonlinear).max() <= bound < np.abs(default).max()
+    assert np.mean(nonlinear == 0) > 0.1 > np.mean(default == 0)

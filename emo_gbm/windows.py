@@ -8,7 +8,10 @@ code for "missing" and must not come back as if they were measurements.
 
 Feature sets are named plain lists of statistic names (:data:`FEATURE_SETS`); statistics
 whose name starts with ``flag_`` describe the binary eye flags
-(:data:`~emo_gbm.constants.EYE_FLAG_COLUMNS`), the others the continuous columns.
+(:data:`~emo_gbm.constants.EYE_FLAG_COLUMNS`), the others the continuous columns. The
+``"default"`` set summarises the level and spread of each column; ``"dynamics"`` adds
+:data:`DYNAMICS_STATISTICS`, which describe how the column moves within the window
+(autocorrelation, mean crossings, drift between the halves, spread relative to the recording).
 """
 
 import numpy as np
@@ -24,7 +27,37 @@ from .constants import EMOTIONS, EYE_FLAG_COLUMNS, FRAME_RATE, MODALITIES, N_FEA
 #: ``mean_dev`` is the window mean minus the mean of the whole recording (over its present
 #: frames): the window relative to the actor's level in that recording, a per-recording
 #: normalisation that does not depend on the hop.
-CONTINUOUS_STATISTICS = ("mean", "std", "min", "max", "q10", "q50", "q90", "mean_abs_diff", "slope", "mean_dev")
+#:
+#: The statistics after ``mean_dev`` (:data:`DYNAMICS_STATISTICS`) are appended so the order of
+#: the older ones, and hence the columns of the ``"default"`` set, stay as they were.
+CONTINUOUS_STATISTICS = (
+    "mean", "std", "min", "max", "q10", "q50", "q90", "mean_abs_diff", "slope", "mean_dev",
+    "acf", "crossing_rate", "half_diff", "std_rel",
+)
+
+#: Statistics of a column's movement within the window, all over its present frames only
+#: (``x`` the column, ``m`` the window mean, NaN where a statistic is undefined):
+#:
+#: ``acf``
+#:     Lag-:data:`ACF_LAG` autocorrelation of ``x - m``: over the pairs of frames ``(t, t + k)``
+#:     both in the window and both present, ``sum(a * b) / sqrt(sum(a**2) * sum(b**2))`` with
+#:     ``a = x[t] - m`` and ``b = x[t + k] - m``, so it lies in [-1, 1]. NaN with fewer than
+#:     :data:`ACF_MIN_PAIRS` pairs or when either side of the pairs is flat.
+#: ``crossing_rate``
+#:     Crossings of the window mean per second of present frames: steps ``t -> t + 1``, both
+#:     frames present, from ``x < m`` to ``x >= m`` or back (``m`` rounded to the stream's
+#:     float32, so a frame at the mean counts as on or above it), times the frame rate,
+#:     divided by the number of present frames. A held sample never crosses. NaN when the
+#:     window has no two consecutive present frames.
+#: ``half_diff``
+#:     Mean of the second half of the window minus mean of the first half; the halves split
+#:     ``[start, stop)`` at ``start + (stop - start) // 2``. NaN when a half has no present frame.
+#: ``std_rel``
+#:     ``std`` of the window divided by the (population) standard deviation of the column over
+#:     the whole recording's present frames: the spread relative to the actor's spread in that
+#:     recording, as ``mean_dev`` is the level relative to the recording. NaN when the column
+#:     is constant over the recording; 0 for a window that is constant.
+DYNAMICS_STATISTICS = ("acf", "crossing_rate", "half_diff", "std_rel")
 
 #: Statistics of the binary eye flag columns: share of present frames with the flag set, and
 #: 0 -> 1 transitions per second of present frames (blinks, fixation onsets).
@@ -33,18 +66,32 @@ FLAG_STATISTICS = ("flag_frac", "flag_rise_rate")
 #: Every statistic known to :class:`WindowFeaturizer`.
 STATISTICS = CONTINUOUS_STATISTICS + FLAG_STATISTICS
 
-#: Named feature sets: plain lists of statistic names.
+#: Named feature sets: plain lists of statistic names. ``"default"`` is what the shipped
+#: models are trained on; ``"dynamics"`` is every statistic.
 FEATURE_SETS = {
     "minimal": ["mean", "std"],
     "moments": ["mean", "std", "min", "max", "flag_frac", "flag_rise_rate"],
     # The plain reference model's statistics: level, spread, range and roughness (of the eye
     # flags, their share and rate of onsets: the mean and roughness of a 0/1 column).
     "reference": ["mean", "std", "min", "max", "mean_abs_diff", "flag_frac", "flag_rise_rate"],
-    "default": list(STATISTICS),
+    "default": [s for s in STATISTICS if s not in DYNAMICS_STATISTICS],
+    "dynamics": list(STATISTICS),
 }
 
 #: Columns of a window table that are not features.
 META_COLUMNS = ("rec_id", "start", "stop", "group", "label", "weight")
+
+#: Lag of ``acf`` in frames: 0.1 s, longer than the 2-frame hold of the 50 fps streams so that
+#: the hold alone does not make the autocorrelation ~1 (the 15 fps kinect holds 6-7 frames).
+ACF_LAG = 10
+
+#: Fewest lagged pairs of present frames for which ``acf`` is computed.
+ACF_MIN_PAIRS = 20
+
+#: A variance obtained as ``E[c**2] - E[c]**2`` loses about 1e-16 of ``E[c**2]`` to rounding;
+#: below this share of ``E[c**2]`` it is taken as 0 (a flat signal) rather than as a tiny
+#: spread whose ratio to another rounding error would be noise.
+_FLAT_VARIANCE = 1e-12
 
 _QUANTILES = {"q10": 0.10, "q50": 0.50, "q90": 0.90}
 _ORDER_STATISTICS = ("min", "max") + tuple(_QUANTILES)
@@ -167,6 +214,8 @@ def feature_names(modalities=MODALITIES, stats="default"):
     ['eyes__missing_frac', 'eyes__f000__mean', 'eyes__f000__std']
     >>> len(feature_names(["eyes"], "default"))  # 4 continuous x 10 + 2 flags x 2 + 1
     45
+    >>> len(feature_names(["eyes"], "dynamics"))  # 4 continuous x 14 + 2 flags x 2 + 1
+    61
     """
     statistics = resolve_statistics(stats)
     names = []
@@ -200,18 +249,69 @@ def _window_sums(values, starts, stops):
     return cumulative[np.searchsorted(edges, stops)] - cumulative[np.searchsorted(edges, starts)]
 
 
-def _sorted_windows(values, starts, length):
-    """Windows of ``values`` as an array (n_windows, n_columns, length), sorted along time.
+def _windows(values, starts, length):
+    """Windows of ``values`` as a new array (n_windows, n_columns, length), in time order.
 
-    NaN sort to the end, so the ``k`` finite values of a window are its first ``k`` entries.
+    A recording shorter than ``length`` is padded with NaN (missing frames).
     """
     n_frames = values.shape[0]
     if n_frames < length:
         padding = np.full((length - n_frames, values.shape[1]), np.nan, dtype=values.dtype)
         values = np.concatenate([values, padding])
-    windows = sliding_window_view(values, length, axis=0)[starts]
-    windows.sort(axis=-1)
-    return windows
+    return sliding_window_view(values, length, axis=0)[starts]
+
+
+def _mean_crossings(windows, window_mean):
+    """Steps between consecutive present frames of each window that cross its mean.
+
+    ``windows`` (n_windows, n_columns, length) is NaN where missing; ``window_mean``
+    (n_windows, n_columns) is compared in the windows' dtype so that a frame equal to the
+    mean up to the stream's precision is on its upper side whatever the float64 rounding.
+    """
+    level = window_mean.astype(windows.dtype)[..., None]
+    upper = windows >= level  # NaN compares False, and is masked out by `steps` anyway
+    steps = ~np.isnan(windows)
+    steps = steps[..., 1:] & steps[..., :-1]
+    steps &= upper[..., 1:] != upper[..., :-1]
+    return np.count_nonzero(steps, axis=-1)
+
+
+def _flat_guarded(variance, mean_square):
+    """``variance`` with values within rounding error of 0 (see :data:`_FLAT_VARIANCE`) set to 0."""
+    return np.where(variance > _FLAT_VARIANCE * mean_square, variance, 0.0)
+
+
+def _lag_autocorrelation(finite, centred, mean_centred, starts, stops, lag):
+    """``acf`` of each window (see :data:`DYNAMICS_STATISTICS`) from cumulative sums.
+
+    The pair sums are expanded around the window mean ``mean_centred`` (all on values centred
+    on the recording mean), so each window costs O(1) after one pass over the frames.
+    """
+    n_pairs_rows = max(finite.shape[0] - lag, 0)
+    head, tail = centred[:n_pairs_rows], centred[lag : lag + n_pairs_rows]
+    paired = finite[:n_pairs_rows] & finite[lag : lag + n_pairs_rows]
+    head = np.where(paired, head, 0.0)
+    tail = np.where(paired, tail, 0.0)
+    # Pair t joins frames t and t + lag: it is inside [start, stop) when start <= t < stop - lag.
+    pair_starts = np.minimum(starts, n_pairs_rows)
+    pair_stops = np.maximum(stops - lag, pair_starts)
+
+    def sums(rows):
+        return _window_sums(rows, pair_starts, pair_stops)
+
+    n_pairs = sums(paired)
+    sum_head, sum_tail = sums(head), sums(tail)
+    square_head, square_tail = sums(head**2), sums(tail**2)
+    products = sums(head * tail)
+    m = mean_centred
+    with np.errstate(invalid="ignore"):
+        cross = products - m * (sum_head + sum_tail) + n_pairs * m**2
+        spread_head = _flat_guarded(square_head - 2 * m * sum_head + n_pairs * m**2, square_head)
+        spread_tail = _flat_guarded(square_tail - 2 * m * sum_tail + n_pairs * m**2, square_tail)
+    acf = _divide(cross, np.sqrt(spread_head * spread_tail))
+    acf[n_pairs < ACF_MIN_PAIRS] = np.nan
+    # Rounding can carry a perfect (anti)correlation a hair past +-1.
+    return np.clip(acf, -1.0, 1.0)
 
 
 def _order_statistic(sorted_windows, count, q):
@@ -252,14 +352,32 @@ def _column_statistics(values, starts, stops, length, stat_names):
     count = _window_sums(finite, starts, stops)
     results = {}
     needs = set(stat_names)
-    if needs & {"mean", "std", "slope", "mean_dev"}:
+    if needs & {"mean", "std", "slope", "mean_dev", "acf", "crossing_rate", "std_rel"}:
         centred_sum = _window_sums(centred, starts, stops)
         mean_centred = _divide(centred_sum, count)
         results["mean"] = mean_centred + centre
         results["mean_dev"] = mean_centred
-    if "std" in needs:
-        variance = _divide(_window_sums(centred**2, starts, stops), count) - mean_centred**2
+    if needs & {"std", "std_rel"}:
+        mean_square = _divide(_window_sums(centred**2, starts, stops), count)
+        variance = mean_square - mean_centred**2
         results["std"] = np.sqrt(np.maximum(variance, 0.0))
+    if "std_rel" in needs:
+        # The recording's spread around its own mean, which ``centre`` is.
+        recording_square = _divide((centred**2).sum(axis=0), column_count)
+        recording_variance = _flat_guarded(recording_square - _divide(centred.sum(axis=0), column_count) ** 2,
+                                           recording_square)
+        window_std = np.sqrt(_flat_guarded(np.maximum(variance, 0.0), mean_square))
+        results["std_rel"] = _divide(window_std, np.sqrt(recording_variance))
+        results["std_rel"][count == 0] = np.nan
+    if "acf" in needs:
+        results["acf"] = _lag_autocorrelation(finite, centred, mean_centred, starts, stops, ACF_LAG)
+    if "half_diff" in needs:
+        middles = starts + (stops - starts) // 2
+        halves = _window_sums(np.stack([finite, centred], axis=1), np.concatenate([starts, middles]),
+                              np.concatenate([middles, stops]))
+        half_means = _divide(halves[:, 1], halves[:, 0])
+        n_windows = len(starts)
+        results["half_diff"] = half_means[n_windows:] - half_means[:n_windows]
     if "slope" in needs:
         # Least-squares slope against time in seconds; the frame index is taken relative to
         # the window start so the sums stay small.
@@ -287,8 +405,20 @@ def _column_statistics(values, starts, stops, length, stat_names):
         rises = _window_sums(rise, starts, step_stops)
         results["flag_rise_rate"] = _divide(rises * FRAME_RATE, count)
     order_needed = [s for s in stat_names if s in _ORDER_STATISTICS]
+    if order_needed or "crossing_rate" in needs:
+        # One copy of the windows serves both: crossings read it in time order, then the
+        # order statistics sort it in place.
+        windows = _windows(values, starts, length)
+    if "crossing_rate" in needs:
+        crossings = _mean_crossings(windows, results["mean"])
+        step_stops = np.maximum(stops - 1, starts)
+        n_steps = _window_sums(finite[1:] & finite[:-1], starts, step_stops)
+        rate = _divide(crossings * FRAME_RATE, count)
+        results["crossing_rate"] = np.where(n_steps > 0, rate, np.nan)
     if order_needed:
-        sorted_windows = _sorted_windows(values, starts, length)
+        # NaN sort to the end, so the k finite values of a window are its first k entries.
+        windows.sort(axis=-1)
+        sorted_windows = windows
         int_count = count.astype(np.int64)
         for name in order_needed:
             q = {"min": 0.0, "max": 1.0}.get(name, _QUANTILES.get(name))

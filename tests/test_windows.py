@@ -7,7 +7,10 @@ import pytest
 from emo_gbm.constants import EYE_FLAG_COLUMNS, MODALITIES, N_FEATURES
 from emo_gbm.recording import Recording
 from emo_gbm.windows import (
+    ACF_LAG,
+    ACF_MIN_PAIRS,
     CONTINUOUS_STATISTICS,
+    DYNAMICS_STATISTICS,
     FEATURE_SETS,
     META_COLUMNS,
     WindowFeaturizer,
@@ -49,7 +52,8 @@ def reference_statistics(values, flags=False, recording_values=None):
     finite = values[np.isfinite(values)]
     out = {}
     if finite.size == 0:
-        nan_stats = ["flag_frac", "flag_rise_rate"] if flags else list(CONTINUOUS_STATISTICS)
+        nan_stats = ["flag_frac", "flag_rise_rate"] if flags else [
+            s for s in CONTINUOUS_STATISTICS if s not in DYNAMICS_STATISTICS]
         return {s: np.nan for s in nan_stats}
     if flags:
         out["flag_frac"] = np.mean(finite > 0.5)
@@ -69,6 +73,38 @@ def reference_statistics(values, flags=False, recording_values=None):
     out["slope"] = np.polyfit(t, finite, 1)[0] if finite.size >= 2 else np.nan
     if recording_values is not None:
         out["mean_dev"] = finite.mean() - np.nanmean(recording_values)
+    return out
+
+
+def reference_dynamics(window, recording_values):
+    """Slow :data:`DYNAMICS_STATISTICS` of one column's window (float64, NaN = missing), by a
+    plain loop over its frames; ``recording_values``: the whole recording's column."""
+    present = np.isfinite(window)
+    values = window[present]
+    if values.size == 0:
+        return {s: np.nan for s in DYNAMICS_STATISTICS}
+    mean = values.mean()
+    out = {}
+    pairs = [(window[t] - mean, window[t + ACF_LAG] - mean) for t in range(len(window) - ACF_LAG)
+             if present[t] and present[t + ACF_LAG]]
+    if len(pairs) < ACF_MIN_PAIRS:
+        out["acf"] = np.nan
+    else:
+        a, b = np.array(pairs).T
+        out["acf"] = (a * b).sum() / np.sqrt((a**2).sum() * (b**2).sum())
+    level = np.float32(mean)  # the mean is compared at the stream's precision
+    steps = crossings = 0
+    for t in range(len(window) - 1):
+        if present[t] and present[t + 1]:
+            steps += 1
+            crossings += (window[t] >= level) != (window[t + 1] >= level)
+    out["crossing_rate"] = crossings / (values.size / 100) if steps else np.nan
+    first, second = window[: len(window) // 2], window[len(window) // 2 :]
+    if np.isfinite(first).any() and np.isfinite(second).any():
+        out["half_diff"] = np.nanmean(second) - np.nanmean(first)
+    else:
+        out["half_diff"] = np.nan
+    out["std_rel"] = values.std() / np.nanstd(recording_values)
     return out
 
 
@@ -190,6 +226,7 @@ def test_output_columns_match_feature_names_and_are_float32():
 
 def test_feature_sets_and_bad_parameters():
     assert resolve_statistics("default") == FEATURE_SETS["default"]
+    assert resolve_statistics("dynamics") == FEATURE_SETS["dynamics"]
     with pytest.raises(ValueError, match="unknown feature set"):
         resolve_statistics("everything")
     with pytest.raises(ValueError, match="unknown statistics"):
@@ -198,3 +235,115 @@ def test_feature_sets_and_bad_parameters():
         WindowFeaturizer(hop=0).fit()
     with pytest.raises(ValueError, match="modalities"):
         WindowFeaturizer(modalities=["video"]).fit()
+
+
+def test_dynamics_statistics_equal_slow_reference_with_gaps():
+    rec = random_recording("idaaaaaaaa", 730, seed=6, missing_rate=0.2)
+    # The held 50 fps face and 15 fps kinect streams: each sample repeated on the 100 fps grid.
+    rec.streams["face_nn"][:, 1] = np.repeat(rec.streams["face_nn"][::2, 1], 2)[:730]
+    rec.streams["kinect"][:, 2] = np.repeat(rec.streams["kinect"][::7, 2], 7)[:730]
+    rec.streams["audio"][140:340, 0] = np.nan  # window [140, 340): one present frame, ...
+    rec.streams["audio"][250, 0] = 1.5
+    rec.present["audio"][250] = True
+    rec.streams["audio"][400:630, 4] = np.nan  # ... window [420, 620): none
+    rec.streams["audio"][0:220:2, 5] = np.nan  # every other frame: window [0, 200) has no step
+    table = featurize_recording(rec, length=200, hop=70, stats="dynamics")
+    assert table["start"].tolist()[-2:] == [490, 530]  # the last window is aligned to the end
+    columns = (("audio", [0, 1, 4, 5]), ("face_nn", [1, 99]), ("eyes", [0, 3]), ("kinect", [2, 26]))
+    seen_nan = set()
+    for _, row in table.iterrows():
+        start, stop = int(row["start"]), int(row["stop"])
+        for modality, js in columns:
+            for j in js:
+                column = np.where(rec.present[modality], rec.streams[modality][:, j], np.nan)
+                expected = reference_dynamics(column[start:stop], column)
+                for stat, value in expected.items():
+                    got = row[f"{modality}__f{j:03d}__{stat}"]
+                    if np.isnan(value):
+                        assert np.isnan(got), (modality, j, stat, start)
+                        seen_nan.add(stat)
+                    else:
+                        np.testing.assert_allclose(got, value, rtol=2e-5, atol=2e-5,
+                                                   err_msg=f"{modality} {j} {stat} {start}")
+    assert seen_nan == set(DYNAMICS_STATISTICS)  # every NaN rule was exercised
+    one_frame = table[table["start"] == 140].iloc[0]
+    assert one_frame["audio__f000__std_rel"] == 0 and np.isnan(one_frame["audio__f000__acf"])
+    assert np.isnan(table[table["start"] == 0].iloc[0]["audio__f005__crossing_rate"])
+
+
+def test_dynamics_set_adds_columns_without_changing_default_ones():
+    rec = random_recording("idaaaaaaaa", 900, seed=7)
+    default = featurize_recording(rec, length=400, hop=100, stats="default")
+    dynamics = featurize_recording(rec, length=400, hop=100, stats="dynamics")
+    pd.testing.assert_frame_equal(dynamics[default.columns], default)
+    assert resolve_statistics("default") == [s for s in resolve_statistics("dynamics") if s not in DYNAMICS_STATISTICS]
+    assert resolve_statistics("dynamics")[-6:] == list(DYNAMICS_STATISTICS) + ["flag_frac", "flag_rise_rate"]
+    assert CONTINUOUS_STATISTICS[-len(DYNAMICS_STATISTICS):] == DYNAMICS_STATISTICS
+    names = feature_names(MODALITIES, "dynamics")
+    extra = sum(N_FEATURES.values()) - len(EYE_FLAG_COLUMNS)  # continuous columns
+    assert len(names) == len(feature_names(MODALITIES, "default")) + extra * len(DYNAMICS_STATISTICS)
+    featurizer = WindowFeaturizer(stats="dynamics", length=400, hop=100).fit()
+    table = featurizer.transform([rec])
+    assert list(table.columns) == list(META_COLUMNS) + names == list(META_COLUMNS) + list(dynamics.columns[6:])
+    assert "kinect__f026__acf" in names and "eyes__f004__acf" not in names
+
+
+def test_dynamics_do_not_depend_on_time_offset_or_level():
+    base = featurize_recording(random_recording("idaaaaaaaa", 1100, seed=8), 400, 100, "dynamics")
+    shifted = random_recording("idaaaaaaaa", 1100, seed=8, offset=57.13)
+    pd.testing.assert_frame_equal(featurize_recording(shifted, 400, 100, "dynamics"), base)
+    raised = random_recording("idaaaaaaaa", 1100, seed=8)
+    for modality in MODALITIES:
+        continuous = np.setdiff1d(np.arange(N_FEATURES[modality]), EYE_FLAG_COLUMNS if modality == "eyes" else [])
+        rec_stream = raised.streams[modality]
+        rec_stream[:, continuous] += np.float32(5.0) * (1 + continuous % 3)  # a constant per column
+    moved = featurize_recording(raised, 400, 100, "dynamics")
+    columns = [c for c in base.columns if c.split("__")[-1] in DYNAMICS_STATISTICS]
+    # The added constant is rounded to float32 with each value: equal up to that rounding.
+    np.testing.assert_allclose(moved[columns].to_numpy(), base[columns].to_numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_crossing_rate_of_a_sine_counts_two_crossings_per_period():
+    n, frequency = 2400, 1.3
+    rec = Recording.empty("idaaaaaaaa", np.arange(n) / 100)
+    sine = np.sin(2 * np.pi * frequency * np.arange(n) / 100 + 0.3)
+    rec.streams["audio"][:, 0] = sine
+    rec.streams["kinect"][:, 0] = np.repeat(sine[::7], 7)[:n]  # held like a 15 fps stream
+    for modality in ("audio", "kinect"):
+        rec.present[modality][:] = True
+    table = featurize_recording(rec, length=400, hop=100, stats="dynamics", modalities=("audio", "kinect"))
+    for modality in ("audio", "kinect"):
+        # A 4 s window holds 10.4 crossings: 10 or 11 of them, 2.5 or 2.75 per second.
+        rates = table[f"{modality}__f000__crossing_rate"]
+        assert rates.isin([2.5, 2.75]).all(), rates.tolist()
+        assert rates.mean() == pytest.approx(2 * frequency, abs=0.1)
+
+
+@pytest.mark.parametrize("phi", [0.9, 0.0, -0.5])
+def test_acf_of_an_ar1_process_is_phi_to_the_lag(phi):
+    from scipy.signal import lfilter
+
+    n = 40000
+    noise = np.random.default_rng(9).normal(size=n)
+    rec = Recording.empty("idaaaaaaaa", np.arange(n) / 100)
+    rec.streams["audio"][:, 0] = lfilter([1.0], [1.0, -phi], noise)
+    rec.present["audio"][:] = True
+    table = featurize_recording(rec, length=1000, hop=1000, stats=["acf"], modalities=["audio"])
+    acf = table["audio__f000__acf"]
+    assert acf.between(-1, 1).all()
+    # 40 windows: standard error ~0.011, the window-mean bias ~-0.01 at phi = 0.9.
+    assert acf.mean() == pytest.approx(phi**ACF_LAG, abs=0.04)
+
+
+def test_flat_signals_give_nan_acf_and_no_crossings():
+    n = 800
+    rec = Recording.empty("idaaaaaaaa", np.arange(n) / 100)
+    rec.present["audio"][:] = True
+    rec.streams["audio"][:, 0] = 0.1  # constant over the recording
+    rec.streams["audio"][:, 1] = np.where(np.arange(n) < 400, 0.3, np.sin(np.arange(n)))  # flat first window
+    table = featurize_recording(rec, length=400, hop=100, stats="dynamics", modalities=["audio"])
+    assert table["audio__f000__acf"].isna().all() and table["audio__f000__std_rel"].isna().all()
+    assert (table["audio__f000__crossing_rate"] == 0).all() and (table["audio__f000__half_diff"] == 0).all()
+    first = table.iloc[0]
+    assert np.isnan(first["audio__f001__acf"]) and first["audio__f001__std_rel"] == 0
+    assert first["audio__f001__crossing_rate"] == 0 and first["audio__f001__half_diff"] == 0

@@ -85,13 +85,12 @@ def reference_dynamics(window, recording_values):
         return {s: np.nan for s in DYNAMICS_STATISTICS}
     mean = values.mean()
     out = {}
-    pairs = [(window[t] - mean, window[t + ACF_LAG] - mean) for t in range(len(window) - ACF_LAG)
+    jumps = [window[t + ACF_LAG] - window[t] for t in range(len(window) - ACF_LAG)
              if present[t] and present[t + ACF_LAG]]
-    if len(pairs) < ACF_MIN_PAIRS:
+    if len(jumps) < ACF_MIN_PAIRS or values.std() == 0:
         out["acf"] = np.nan
     else:
-        a, b = np.array(pairs).T
-        out["acf"] = (a * b).sum() / np.sqrt((a**2).sum() * (b**2).sum())
+        out["acf"] = max(1 - np.mean(np.square(jumps)) / (2 * values.var()), -1.0)
     level = np.float32(mean)  # the mean is compared at the stream's precision
     steps = crossings = 0
     for t in range(len(window) - 1):

@@ -223,6 +223,10 @@ def cmd_bench(args):
     return 0
 
 
+def _silent(message):
+    pass
+
+
 def cmd_suite(args):
     from .suite import SUITE_PIPELINES, SUITE_SCALE, run_suite
 
@@ -234,9 +238,12 @@ def cmd_suite(args):
         command += f" --emodb {args.emodb}"
     if args.worlds:
         command += f" --worlds {' '.join(args.worlds)}"
+    if args.parallel_datasets != 1:
+        command += f" --parallel-datasets {args.parallel_datasets}"
     result = run_suite(
         args.data_root, args.build, args.out, emodb=args.emodb, pipelines=pipelines, worlds=args.worlds,
-        scale=scale, seed=args.seed, n_jobs=args.n_jobs, command=command, say=lambda m: _say(args, m),
+        scale=scale, seed=args.seed, n_jobs=args.n_jobs, command=command, say=print if not args.quiet else _silent,
+        parallel_datasets=args.parallel_datasets,
     )
     s = result["summary"]
     _say(args, f"suite written to {Path(args.out) / 'suite.md'} in {result['seconds'] / 60:.1f} min; margin over "
@@ -365,8 +372,10 @@ def build_parser():
     p.add_argument("--pipelines", nargs="+", default=None, choices=sorted(PIPELINES),
                    help="'reference', then the default, then others to compare (default reference stacked_gbm)")
     p.add_argument("--worlds", nargs="+", default=None, help="synthetic worlds (default: all)")
-    p.add_argument("--scale", type=float, default=None, help="size of each generated world (default 0.3)")
+    p.add_argument("--scale", type=float, default=None, help="size of each generated world (default 0.2)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parallel-datasets", type=int, default=1,
+                   help="datasets processed at once, sharing the --n-jobs workers (results do not depend on it)")
     p.set_defaults(func=cmd_suite)
     return parser
 

@@ -1,4 +1,4 @@
-"""Constants of the data contract (``shared/DATA_FORMAT.md``), defined once.
+"""Constants of the data contract (``docs/data_format.md``), defined once.
 
 Every stage imports modality names, rates, feature counts and the emotion order
 from here; nothing else in the package spells them out.

@@ -1,4 +1,4 @@
-"""Reading the challenge layout (``shared/DATA_FORMAT.md``) into aligned :class:`Recording` objects.
+"""Reading the challenge layout (``docs/data_format.md``) into aligned :class:`Recording` objects.
 
 Files are parsed by ``pyarrow.csv`` (the fast path). When it fails, a careful pure-Python pass
 re-reads the file to find the exact line and reason, so the user sees a :class:`DataFormatError`

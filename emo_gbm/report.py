@@ -43,7 +43,7 @@ MODELS = {
 }
 
 #: The challenge's published public-test WA of its BiLSTM baseline on the real data
-#: (``shared/DATA_FORMAT.md``): all four modalities, and each modality alone.
+#: (``docs/data_format.md``): all four modalities, and each modality alone.
 PUBLISHED_WA = {"all": 0.525, "audio": 0.32, "face_nn": 0.48, "kinect": 0.36, "eyes": 0.24}
 
 #: Display names of the modalities.

@@ -1,6 +1,6 @@
 """Synthetic challenge data: realistic multimodal emotion recordings in the contract layout.
 
-:func:`generate` writes a dataset laid out exactly as ``shared/DATA_FORMAT.md`` describes
+:func:`generate` writes a dataset laid out exactly as ``docs/data_format.md`` describes
 (train / test / private_test, four modality folders, labels, templates, answers, ``meta.csv``).
 It stands in for the proprietary challenge data, so its difficulty is calibrated against the
 challenge's published figures (``scripts/calibrate_synth.py``).

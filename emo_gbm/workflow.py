@@ -58,7 +58,8 @@ def _progress_bar(progress, total, desc):
     return tqdm(total=total, desc=desc, unit="step")
 
 
-def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_bad_files=False, progress=False):
+def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_bad_files=False, progress=False,
+                  stats=None):
     """Load splits, cut them into windows, and cache the window tables as Parquet.
 
     Train windows use the pipelines' hop (:data:`pipelines.TRAIN_HOP`); test splits use the
@@ -79,6 +80,8 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
         label file) instead of stopping.
     progress : bool, default=False
         Show progress bars.
+    stats : str or None, default=None
+        The feature set to compute; None: the pipelines' (:data:`pipelines.FEATURE_SET`).
 
     Returns
     -------
@@ -94,6 +97,8 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     """
     from pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH
 
+    stats = FEATURE_SET if stats is None else stats
+
     from .io import load_split
 
     out_dir = _features_dir(build_dir)
@@ -104,11 +109,11 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
             data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=skip_bad_files, progress=progress
         )
         hop = TRAIN_HOP if split == "train" else PREDICT_HOP
-        featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=FEATURE_SET, n_jobs=n_jobs)
+        featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=stats, n_jobs=n_jobs)
         windows = featurizer.fit_transform(recordings)
         if split == "train" and (windows["label"] < 0).any():
             raise ValueError(f"{data_dir}: train recordings without labels")
-        metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": FEATURE_SET, "split": split}
+        metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": stats, "split": split}
         paths[split] = out_dir / f"{split}.parquet"
         _write_parquet(windows, paths[split], metadata)
         recordings_table = pd.DataFrame(

@@ -166,7 +166,10 @@ class FramePipeline:
         if self.smoothing != "auto" and self.smoothing not in METHODS:
             raise ValueError(f"smoothing must be 'auto' or one of {METHODS}, got {self.smoothing!r}")
         self.smoothers_, self.smoothing_scores_ = {}, {}
-        for method in METHODS:
+        # A fixed method is fitted beside the per-window argmax (the reference to compare with);
+        # "auto" fits every method.
+        methods = METHODS if self.smoothing == "auto" else [m for m in METHODS if m in (self.smoothing, "argmax")]
+        for method in methods:
             smoother = clone(self.smoother).set_params(method=method)
             self.smoothers_[method] = smoother.fit(windows, self.oof_window_proba_, frames)
             self.smoothing_scores_[method] = float(smoother.tuning_scores_["wa"].max())

@@ -27,10 +27,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emo_gbm.smoothing import FrameSmoother  # noqa: E402
 from emo_gbm.stacking import default_base_estimator  # noqa: E402
+from emo_gbm.windows import WindowFeaturizer  # noqa: E402
 
 import pipelines  # noqa: E402
-from pipelines import get_pipeline  # noqa: E402
+from pipelines import FramePipeline, get_pipeline  # noqa: E402
 
 
 def _variant(**options):
@@ -40,8 +42,19 @@ def _variant(**options):
     return factory
 
 
-#: Candidates beyond the named pipelines: the stack with components removed.
+def _single(stats):
+    def factory(random_state=0, n_jobs=1):
+        featurizer = WindowFeaturizer(length=pipelines.WINDOW_LENGTH, hop=pipelines.TRAIN_HOP, stats=stats)
+        return FramePipeline(featurizer, default_base_estimator(random_state), FrameSmoother(), pipelines.CV_FOLDS,
+                             random_state, n_jobs)
+
+    return factory
+
+
+#: Candidates beyond the named pipelines: the stack with components removed, early fusion on
+#: other feature sets (their windows cached under ``BUILD_ROOT/<name>/features_<set>``).
 VARIANTS = {
+    "early_fusion_dynamics": _single("dynamics"),
     "stack_no_linear": _variant(linear=False),
     "stack_no_centred": _variant(centred=False),
     "stack_gbm_only": _variant(linear=False, centred=False),
@@ -59,10 +72,11 @@ def make(name, seed, n_jobs):
 
 def oof_scores(build_dir, candidate, seed, n_jobs):
     """Out-of-fold frame WA of every smoothing method of ``candidate`` on one dataset's train split."""
-    features = Path(build_dir) / "features"
+    model = make(candidate, seed, n_jobs)
+    stats = model.featurizer.stats
+    features = Path(build_dir) / ("features" if stats == pipelines.FEATURE_SET else f"features_{stats}")
     windows = pd.read_parquet(features / "train.parquet")
     frames = pd.read_parquet(features / "train_frames.parquet")
-    model = make(candidate, seed, n_jobs)
     started = time.perf_counter()
     model.fit(windows, frames)
     scores = dict(model.smoothing_scores_)

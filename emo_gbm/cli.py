@@ -240,10 +240,12 @@ def cmd_suite(args):
         command += f" --worlds {' '.join(args.worlds)}"
     if args.parallel_datasets != 1:
         command += f" --parallel-datasets {args.parallel_datasets}"
+    if args.reuse:
+        command += " --reuse"
     result = run_suite(
         args.data_root, args.build, args.out, emodb=args.emodb, pipelines=pipelines, worlds=args.worlds,
         scale=scale, seed=args.seed, n_jobs=args.n_jobs, command=command, say=print if not args.quiet else _silent,
-        parallel_datasets=args.parallel_datasets,
+        parallel_datasets=args.parallel_datasets, reuse=args.reuse,
     )
     s = result["summary"]
     _say(args, f"suite written to {Path(args.out) / 'suite.md'} in {result['seconds'] / 60:.1f} min; margin over "
@@ -376,6 +378,8 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--parallel-datasets", type=int, default=1,
                    help="datasets processed at once, sharing the --n-jobs workers (results do not depend on it)")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep an earlier run's features and models (to add a pipeline to a finished suite)")
     p.set_defaults(func=cmd_suite)
     return parser
 

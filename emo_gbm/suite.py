@@ -127,8 +127,25 @@ def _generated(path, world, seed, scale):
     return (written.get("world"), written.get("seed"), written.get("scale")) == (world, seed, scale)
 
 
-def evaluate_dataset(name, kind, data_dir, build_dir, pipelines, seed=0, n_jobs=1, say=print):
-    """Features, then train and score every pipeline on one dataset; one entry of ``suite.json``."""
+def _reused(build_dir, pipeline):
+    """A model of ``pipeline`` that an earlier suite run trained on the current features, and
+    its train time; (None, None) when there is none (or the features are newer)."""
+    from .workflow import _model_path
+
+    path = _model_path(build_dir, pipeline)
+    info = path.with_suffix(".suite.json")
+    features = Path(build_dir) / "features" / "train.parquet"
+    if not (path.is_file() and info.is_file()) or path.stat().st_mtime_ns < features.stat().st_mtime_ns:
+        return None, None
+    return path, json.loads(info.read_text())["train_s"]
+
+
+def evaluate_dataset(name, kind, data_dir, build_dir, pipelines, seed=0, n_jobs=1, say=print, reuse=False):
+    """Features, then train and score every pipeline on one dataset; one entry of ``suite.json``.
+
+    With ``reuse``, the features of an earlier run are kept and a model that such a run trained
+    on them is scored again instead of retrained (its train time is the earlier run's); meant
+    for adding a pipeline to a finished suite, never for a change of the code under a model."""
     import warnings
 
     warnings.simplefilter("ignore", UserWarning)  # joblib's worker warnings from nested parallelism
@@ -136,13 +153,18 @@ def evaluate_dataset(name, kind, data_dir, build_dir, pipelines, seed=0, n_jobs=
 
     entry = {"name": name, "kind": kind, "data": str(data_dir), "pipelines": {}}
     started = time.perf_counter()
-    make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=n_jobs)
+    cached = all((Path(build_dir) / "features" / f"{split}.parquet").is_file() for split in ("train", "test"))
+    if not (reuse and cached):
+        make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=n_jobs)
     entry["features_s"] = round(time.perf_counter() - started, 1)
     truths = _answers(data_dir, "test")
     for pipeline in pipelines:
-        started = time.perf_counter()
-        path = train(build_dir, pipeline, n_jobs=n_jobs, seed=seed)
-        train_s = time.perf_counter() - started
+        path, train_s = _reused(build_dir, pipeline) if reuse else (None, None)
+        if path is None:
+            started = time.perf_counter()
+            path = train(build_dir, pipeline, n_jobs=n_jobs, seed=seed)
+            train_s = time.perf_counter() - started
+            path.with_suffix(".suite.json").write_text(json.dumps({"train_s": train_s}) + "\n")
         model = load_model(path)
         scores = score_recordings(predict(build_dir, "test", pipeline, n_jobs=n_jobs), truths)
         entry["pipelines"][pipeline] = {
@@ -168,18 +190,18 @@ def _flatten(entry, default):
     return entry
 
 
-def _run_dataset(name, kind, path, world, build_root, pipelines, scale, seed, n_jobs, say):
+def _run_dataset(name, kind, path, world, build_root, pipelines, scale, seed, n_jobs, say, reuse):
     from .synth import generate
 
     if world is not None and not _generated(path, world, seed, scale):
         say(f"{name}: generating (scale {scale:g}, seed {seed})")
         generate(path, seed=seed, scale=scale, n_jobs=n_jobs, world=world)
-    return evaluate_dataset(name, kind, path, Path(build_root) / name, pipelines, seed, n_jobs, say)
+    return evaluate_dataset(name, kind, path, Path(build_root) / name, pipelines, seed, n_jobs, say, reuse)
 
 
 def run_suite(data_root="data/worlds", build_root="build/suite", out_dir="reports", emodb=None,
               pipelines=SUITE_PIPELINES, worlds=None, scale=SUITE_SCALE, seed=0, n_jobs=1, command=None,
-              say=print, parallel_datasets=1):
+              say=print, parallel_datasets=1, reuse=False):
     """Generate every world, train and score ``pipelines`` on each dataset, write the reports.
 
     Parameters
@@ -207,6 +229,9 @@ def run_suite(data_root="data/worlds", build_root="build/suite", out_dir="report
     parallel_datasets : int, default=1
         Datasets processed at once (each in its own process); results do not depend on it,
         train times do (each dataset then has ``n_jobs // parallel_datasets`` workers).
+    reuse : bool, default=False
+        Keep an earlier run's features and the models it trained on them (see
+        :func:`evaluate_dataset`).
 
     Returns
     -------
@@ -222,7 +247,7 @@ def run_suite(data_root="data/worlds", build_root="build/suite", out_dir="report
     datasets = suite_datasets(data_root, emodb, worlds)
     inner_jobs = max(1, n_jobs // parallel_datasets)
     entries = Parallel(n_jobs=parallel_datasets)(
-        delayed(_run_dataset)(name, kind, path, world, build_root, pipelines, scale, seed, inner_jobs, say)
+        delayed(_run_dataset)(name, kind, path, world, build_root, pipelines, scale, seed, inner_jobs, say, reuse)
         for name, kind, path, world in datasets
     )
     result = {
@@ -231,6 +256,7 @@ def run_suite(data_root="data/worlds", build_root="build/suite", out_dir="report
         "seed": seed,
         "n_jobs": n_jobs,
         "parallel_datasets": parallel_datasets,
+        "reuse": reuse,
         "emodb": None if emodb is None or not (Path(emodb) / "train").is_dir() else str(emodb),
         "seconds": round(time.perf_counter() - started, 1),
         "worlds": entries,

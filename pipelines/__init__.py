@@ -89,7 +89,8 @@ def _featurizer(modalities=MODALITIES):
 
 
 def _stacked(estimator, random_state, n_jobs, modalities=MODALITIES, linear=True, centred=True,
-             meta_per_absence=META_PER_ABSENCE, dropout=MODALITY_DROPOUT, pooled=True, stats=FEATURE_SET):
+             meta_per_absence=META_PER_ABSENCE, dropout=MODALITY_DROPOUT, pooled=True, stats=FEATURE_SET,
+             base_fallback=BASE_FALLBACK):
     """Base models per modality of ``modalities``: ``estimator`` on all of the modality's
     statistics, and (``linear``, ``centred``) linear experts
     (:func:`~emo_gbm.stacking.default_linear_expert`) on its window means and on its window
@@ -120,7 +121,7 @@ def _stacked(estimator, random_state, n_jobs, modalities=MODALITIES, linear=True
         modality_dropout=dropout,
         sequence_mean=SEQUENCE_MEAN,
         meta_per_absence=meta_per_absence,
-        base_fallback=BASE_FALLBACK,
+        base_fallback=base_fallback,
         random_state=random_state,
         n_jobs=n_jobs,
     )

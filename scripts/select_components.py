@@ -61,6 +61,8 @@ VARIANTS = {
     "stack_no_absence": _variant(meta_per_absence=False),
     "stack_no_dropout": _variant(dropout=0.0),
     "stack_lr_meta": _variant(pooled=False),
+    "stack_fallback": _variant(base_fallback=True),
+    "stack_gbm_only_nodrop": _variant(linear=False, centred=False, dropout=0.0),
 }
 
 

@@ -85,3 +85,15 @@ def test_a_second_run_reuses_the_generated_world(small_suite):
     run_suite(root / "data", root / "build2", root / "reports2", pipelines=("reference", "eyes_only"),
               worlds=["drift"], scale=0.03, seed=0, say=lambda message: None)
     assert (root / "data" / "drift" / "meta.csv").stat().st_mtime_ns == stamp
+
+
+def test_reuse_scores_the_earlier_models_again_without_retraining(small_suite):
+    root, result = small_suite
+    model = root / "build" / "drift" / "models" / "reference.joblib"
+    stamp = model.stat().st_mtime_ns
+    again = run_suite(root / "data", root / "build", root / "reports3", pipelines=("reference", "eyes_only"),
+                      worlds=["drift"], scale=0.03, seed=0, say=lambda message: None, reuse=True)
+    assert model.stat().st_mtime_ns == stamp
+    first, second = result["worlds"][0], again["worlds"][0]
+    assert (second["WA"], second["reference_WA"], second["train_s"]) == (first["WA"], first["reference_WA"],
+                                                                         first["train_s"])

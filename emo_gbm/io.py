@@ -8,6 +8,7 @@ accepted: if it finds nothing wrong with a file the fast path refused, its resul
 
 import csv
 import io as _stdio
+import math
 import os
 import re
 import warnings
@@ -50,6 +51,7 @@ META_COLUMNS = ("id", "split", "session", "actor")
 _MISSING_CELLS = frozenset({"", "nan", "-nan", "+nan"})
 _FIRST_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_LINE_END_TEXT = re.compile(r"\r\n|\r|\n")
 
 
 # --------------------------------------------------------------------------- raw tables
@@ -329,8 +331,86 @@ def read_labels(path):
     return np.ascontiguousarray(table[:, 0]), labels, agreement.astype(np.float32)
 
 
+def read_grid_lines(path, expected_header=TEMPLATE_HEADER):
+    """Header and ``Time`` strings of a template (or label) file: the one parser every stage uses.
+
+    A UTF-8 byte-order mark is accepted and spaces around cells are stripped; the ``Time``
+    strings are otherwise kept exactly as written (``"0"`` stays ``"0"``), so a submission can
+    copy them. Blank lines are not rows. For templates every emotion cell must be a number.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    expected_header : tuple of str, default :data:`TEMPLATE_HEADER`
+        The column names the first line must hold (cells compared after stripping spaces).
+
+    Returns
+    -------
+    header : str
+        The expected header, comma-joined (no BOM, no spaces).
+    times : list of str
+        One ``Time`` string per row, in file order.
+    lines : ndarray of int64
+        The file line (1-based) of each row.
+
+    Raises
+    ------
+    DataFormatError
+        Naming file and line: unreadable or undecodable bytes, a wrong header, a row with the
+        wrong number of cells, a ``Time`` that is not a finite number, a non-numeric or empty
+        emotion cell in a template, no rows.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "id00000001.csv")
+    >>> with open(path, "w", encoding="utf-8-sig") as f:
+    ...     _ = f.write("Time, Anger,Sad,Disgust,Happy,Scared,Neutral\\n 7.50 ,0,0,0,0,0,0\\n7.51,0,0,0,0,0,0\\n")
+    >>> header, times, lines = read_grid_lines(path)
+    >>> times, lines.tolist()
+    (['7.50', '7.51'], [2, 3])
+    """
+    expected_header = tuple(expected_header)
+    n_cells = len(expected_header)
+    check_cells = expected_header == TEMPLATE_HEADER
+    data = _read_bytes(path)
+    if not data or data.isspace():
+        raise DataFormatError(path, "empty file")
+    text = _decode(path, data)  # utf-8-sig: a BOM is dropped
+    physical = _LINE_END_TEXT.split(text)
+    header = tuple(cell.strip() for cell in physical[0].split(","))
+    if header != expected_header:
+        raise DataFormatError(
+            path, f"header must be {','.join(expected_header)}, found {','.join(header)}", 1
+        )
+    times, lines = [], []
+    for number, line in enumerate(physical[1:], start=2):
+        if not line.strip():
+            continue  # blank lines are not rows
+        cells = line.split(",")
+        if len(cells) != n_cells:
+            raise DataFormatError(path, f"expected {n_cells} cells ({','.join(expected_header)}), found {len(cells)}",
+                                  number)
+        time = cells[0].strip()
+        if not (_is_number(time) and math.isfinite(float(time))):
+            raise DataFormatError(path, "Time is missing or not a finite number", number)
+        if check_cells:
+            for j, cell in enumerate(cells[1:], start=2):
+                cell = cell.strip()
+                if cell != "0" and not (_is_number(cell) and math.isfinite(float(cell))):
+                    raise DataFormatError(path, f"empty, NaN or non-numeric emotion cell in a template (column {j})",
+                                          number)
+        times.append(time)
+        lines.append(number)
+    if not times:
+        raise DataFormatError(path, "no data rows after the first line")
+    return ",".join(expected_header), times, np.asarray(lines, dtype=np.int64)
+
+
 def read_template(path):
     """Read a submission template (``SPLIT/prediction/<id>.csv``) and return its frame grid.
+
+    Parsed by :func:`read_grid_lines`, the parser the submission writer and checker use too.
 
     Parameters
     ----------
@@ -356,12 +436,8 @@ def read_template(path):
     >>> read_template(path).tolist()
     [7.5, 7.51]
     """
-    data, table, describe_count = _read_grid_file(path, TEMPLATE_HEADER)
-    missing = np.flatnonzero(np.isnan(table[:, 1:]).any(axis=1))
-    if missing.size:
-        line = _line_of_row(path, data, len(TEMPLATE_HEADER), missing[0], describe_count)
-        raise DataFormatError(path, "empty or NaN emotion cell in a template", line)
-    return np.ascontiguousarray(table[:, 0])
+    _, times, _ = read_grid_lines(path, TEMPLATE_HEADER)
+    return np.asarray(times, dtype=np.float64)
 
 
 def read_meta(data_dir):
@@ -467,12 +543,34 @@ def _check_split(split):
         raise ValueError(f"unknown split {split!r}, expected one of {SPLITS}")
 
 
-def _csv_ids(folder):
+def csv_files(folder):
+    """The ``<id>.csv`` files of a folder, as a dict id -> path sorted by id.
+
+    Names starting with ``.`` (macOS ``._id.csv`` resource forks, hidden files, editor backups)
+    are not recordings and are ignored, by every stage alike. A missing folder has no files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("idb.csv", "ida.csv", "._ida.csv", ".idc.csv", "notes.txt"):
+    ...     _ = (folder / name).write_text("")
+    >>> list(csv_files(folder))
+    ['ida', 'idb']
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
     with os.scandir(folder) as entries:
-        # dot files (editor backups, macOS ._ forks) are not recordings
-        return {
-            e.name[:-4] for e in entries if e.name.endswith(".csv") and not e.name.startswith(".") and e.is_file()
-        }
+        names = sorted(
+            e.name for e in entries if e.name.endswith(".csv") and not e.name.startswith(".") and e.is_file()
+        )
+    return {name[:-4]: folder / name for name in names}
+
+
+def _csv_ids(folder):
+    return set(csv_files(folder))
 
 
 def _grid_dir(data_dir, split):

@@ -7,7 +7,6 @@ accepted: if it finds nothing wrong with a file the fast path refused, its resul
 """
 
 import csv
-import io as _stdio
 import math
 import os
 import re
@@ -108,6 +107,21 @@ def _is_number(cell):
     return "_" not in cell
 
 
+def _arrow_owned(data, start):
+    """``data[start:]`` copied into a buffer Arrow allocated itself.
+
+    pyarrow's CSV reader hands its input buffer to its CPU thread pool, and a pool thread may drop
+    the last reference after ``read_csv`` returned. For a buffer wrapping a Python ``bytes``
+    (``pa.py_buffer``), that release must take the GIL; during interpreter exit Python kills a
+    thread that asks for the GIL (``pthread_exit`` inside the C++ destructor), which ends in
+    ``terminate called without an active exception`` and SIGABRT (about 1 run in 100 of a short
+    command). A buffer Arrow owns is released without Python, whichever thread drops it.
+    """
+    stream = pa.BufferOutputStream()
+    stream.write(memoryview(data)[start:])
+    return stream.getvalue()
+
+
 def _fast_table(body, n_cells):
     """Parse ``body`` (CSV rows without header) with pyarrow; None when anything is off."""
     read_options = pacsv.ReadOptions(autogenerate_column_names=True)
@@ -128,55 +142,99 @@ def _fast_table(body, n_cells):
     return values
 
 
-def _careful_table(path, body, n_cells, body_line, describe_count):
-    """Parse ``body`` cell by cell; raise at the first offending line, else return values and lines.
+def _count_line_ends(data, start, end):
+    """Line ends (``\\r\\n``, ``\\r`` or ``\\n``) in ``data[start:end]``, without copying it."""
+    return data.count(b"\n", start, end) + data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
+
+
+def _body_lines(path, data, start, first_line):
+    """Yield (file line number, text) for each line of ``data[start:]``, decoded one line at a time.
+
+    Nothing but the current line is copied, so memory stays O(one line) whatever the file size.
+    """
+    nul = data.find(b"\x00", start)
+    if nul >= 0:
+        line = first_line + _count_line_ends(data, start, nul)
+        raise DataFormatError(path, "contains a NUL byte: binary file, not CSV text", line)
+    number, position = first_line, start
+    for match in _LINE_END.finditer(data, start):
+        yield number, _decode_line(path, data[position : match.start()], number)
+        number, position = number + 1, match.end()
+    if position < len(data):
+        yield number, _decode_line(path, data[position:], number)
+
+
+def _decode_line(path, raw, number):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataFormatError(path, "not UTF-8 text (binary file?)", number) from None
+
+
+def _careful_rows(path, data, start, n_cells, first_line, describe_count):
+    """Yield (file line, row of floats) for each data row of ``data[start:]``; raise at the first bad line.
+
+    Streams line by line: the rows are yielded, never held, so checking a file costs O(one line).
+    """
+    for number, text in _body_lines(path, data, start, first_line):
+        if not text.strip():
+            continue  # blank lines are not rows
+        if '"' in text:
+            try:
+                cells = next(csv.reader([text], strict=True))
+            except csv.Error as error:
+                raise DataFormatError(path, f"malformed CSV ({error})", number) from None
+        else:
+            cells = text.split(",")
+        if len(cells) != n_cells:
+            raise DataFormatError(path, describe_count(len(cells)), number)
+        row = []
+        for j, raw in enumerate(cells):
+            cell = raw.strip()
+            if cell.lower() in _MISSING_CELLS:
+                row.append(np.nan)
+            elif _is_number(cell):
+                row.append(float(cell))
+            else:
+                raise DataFormatError(path, f"column {j + 1} is not a number: {cell[:40]!r}", number)
+        yield number, row
+
+
+def _careful_table(path, data, start, n_cells, body_line, describe_count):
+    """Parse ``data[start:]`` cell by cell; raise at the first offending line, else return values and lines.
 
     ``body_line`` is the file line number of the body's first line; ``describe_count`` turns a
-    wrong cell count into the message for that file kind.
+    wrong cell count into the message for that file kind. A first pass only checks (O(one line)
+    of memory, so a bad file never costs more than its bytes); only a file found good is read
+    again into the (n_rows, n_cells) array.
     """
-    text = _decode(path, body, body_line)
-    reader = csv.reader(_stdio.StringIO(text, newline=""), strict=True)
-    rows, lines = [], []
-    try:
-        for cells in reader:
-            line = body_line - 1 + reader.line_num
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # blank lines are not rows
-            if len(cells) != n_cells:
-                raise DataFormatError(path, describe_count(len(cells)), line)
-            row = []
-            for j, raw in enumerate(cells):
-                cell = raw.strip()
-                if cell.lower() in _MISSING_CELLS:
-                    row.append(np.nan)
-                elif _is_number(cell):
-                    row.append(float(cell))
-                else:
-                    raise DataFormatError(path, f"column {j + 1} is not a number: {cell[:40]!r}", line)
-            rows.append(row)
-            lines.append(line)
-    except csv.Error as error:
-        raise DataFormatError(path, f"malformed CSV ({error})", body_line - 1 + reader.line_num) from None
-    if not rows:
+    n_rows = sum(1 for _ in _careful_rows(path, data, start, n_cells, body_line, describe_count))
+    if not n_rows:
         raise DataFormatError(path, "no data rows after the first line")
-    return np.asarray(rows, dtype=np.float64), np.asarray(lines, dtype=np.int64)
+    values = np.empty((n_rows, n_cells), dtype=np.float64)
+    lines = np.empty(n_rows, dtype=np.int64)
+    for i, (line, row) in enumerate(_careful_rows(path, data, start, n_cells, body_line, describe_count)):
+        values[i] = row
+        lines[i] = line
+    return values, lines
 
 
 def _read_table(path, data, n_cells, describe_count):
     """Values (n_rows, n_cells) of every line after the first; line numbers only via the careful pass."""
     _, body_start = _split_first_line(data)
-    body = pa.py_buffer(data)[body_start:]
-    values = _fast_table(body, n_cells)
+    values = _fast_table(_arrow_owned(data, body_start), n_cells)
     if values is None:
-        values, _ = _careful_table(path, data[body_start:], n_cells, 2, describe_count)
+        values, _ = _careful_table(path, data, body_start, n_cells, 2, describe_count)
     return values
 
 
 def _line_of_row(path, data, n_cells, row, describe_count):
     """File line of data row ``row`` (0-based), for errors found after a successful fast parse."""
     _, body_start = _split_first_line(data)
-    _, lines = _careful_table(path, data[body_start:], n_cells, 2, describe_count)
-    return int(lines[row])
+    for i, (line, _) in enumerate(_careful_rows(path, data, body_start, n_cells, 2, describe_count)):
+        if i == row:
+            return line
+    raise DataFormatError(path, f"no data row {row + 1}")
 
 
 def _check_times(path, data, times, n_cells, describe_count):

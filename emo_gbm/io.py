@@ -7,7 +7,7 @@ accepted: if it finds nothing wrong with a file the fast path refused, its resul
 """
 
 import csv
-import io as _stdio
+import math
 import os
 import re
 import warnings
@@ -50,6 +50,7 @@ META_COLUMNS = ("id", "split", "session", "actor")
 _MISSING_CELLS = frozenset({"", "nan", "-nan", "+nan"})
 _FIRST_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_LINE_END_TEXT = re.compile(r"\r\n|\r|\n")
 
 
 # --------------------------------------------------------------------------- raw tables
@@ -106,6 +107,21 @@ def _is_number(cell):
     return "_" not in cell
 
 
+def _arrow_owned(data, start):
+    """``data[start:]`` copied into a buffer Arrow allocated itself.
+
+    pyarrow's CSV reader hands its input buffer to its CPU thread pool, and a pool thread may drop
+    the last reference after ``read_csv`` returned. For a buffer wrapping a Python ``bytes``
+    (``pa.py_buffer``), that release must take the GIL; during interpreter exit Python kills a
+    thread that asks for the GIL (``pthread_exit`` inside the C++ destructor), which ends in
+    ``terminate called without an active exception`` and SIGABRT (about 1 run in 100 of a short
+    command). A buffer Arrow owns is released without Python, whichever thread drops it.
+    """
+    stream = pa.BufferOutputStream()
+    stream.write(memoryview(data)[start:])
+    return stream.getvalue()
+
+
 def _fast_table(body, n_cells):
     """Parse ``body`` (CSV rows without header) with pyarrow; None when anything is off."""
     read_options = pacsv.ReadOptions(autogenerate_column_names=True)
@@ -126,55 +142,99 @@ def _fast_table(body, n_cells):
     return values
 
 
-def _careful_table(path, body, n_cells, body_line, describe_count):
-    """Parse ``body`` cell by cell; raise at the first offending line, else return values and lines.
+def _count_line_ends(data, start, end):
+    """Line ends (``\\r\\n``, ``\\r`` or ``\\n``) in ``data[start:end]``, without copying it."""
+    return data.count(b"\n", start, end) + data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
+
+
+def _body_lines(path, data, start, first_line):
+    """Yield (file line number, text) for each line of ``data[start:]``, decoded one line at a time.
+
+    Nothing but the current line is copied, so memory stays O(one line) whatever the file size.
+    """
+    nul = data.find(b"\x00", start)
+    if nul >= 0:
+        line = first_line + _count_line_ends(data, start, nul)
+        raise DataFormatError(path, "contains a NUL byte: binary file, not CSV text", line)
+    number, position = first_line, start
+    for match in _LINE_END.finditer(data, start):
+        yield number, _decode_line(path, data[position : match.start()], number)
+        number, position = number + 1, match.end()
+    if position < len(data):
+        yield number, _decode_line(path, data[position:], number)
+
+
+def _decode_line(path, raw, number):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataFormatError(path, "not UTF-8 text (binary file?)", number) from None
+
+
+def _careful_rows(path, data, start, n_cells, first_line, describe_count):
+    """Yield (file line, row of floats) for each data row of ``data[start:]``; raise at the first bad line.
+
+    Streams line by line: the rows are yielded, never held, so checking a file costs O(one line).
+    """
+    for number, text in _body_lines(path, data, start, first_line):
+        if not text.strip():
+            continue  # blank lines are not rows
+        if '"' in text:
+            try:
+                cells = next(csv.reader([text], strict=True))
+            except csv.Error as error:
+                raise DataFormatError(path, f"malformed CSV ({error})", number) from None
+        else:
+            cells = text.split(",")
+        if len(cells) != n_cells:
+            raise DataFormatError(path, describe_count(len(cells)), number)
+        row = []
+        for j, raw in enumerate(cells):
+            cell = raw.strip()
+            if cell.lower() in _MISSING_CELLS:
+                row.append(np.nan)
+            elif _is_number(cell):
+                row.append(float(cell))
+            else:
+                raise DataFormatError(path, f"column {j + 1} is not a number: {cell[:40]!r}", number)
+        yield number, row
+
+
+def _careful_table(path, data, start, n_cells, body_line, describe_count):
+    """Parse ``data[start:]`` cell by cell; raise at the first offending line, else return values and lines.
 
     ``body_line`` is the file line number of the body's first line; ``describe_count`` turns a
-    wrong cell count into the message for that file kind.
+    wrong cell count into the message for that file kind. A first pass only checks (O(one line)
+    of memory, so a bad file never costs more than its bytes); only a file found good is read
+    again into the (n_rows, n_cells) array.
     """
-    text = _decode(path, body, body_line)
-    reader = csv.reader(_stdio.StringIO(text, newline=""), strict=True)
-    rows, lines = [], []
-    try:
-        for cells in reader:
-            line = body_line - 1 + reader.line_num
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # blank lines are not rows
-            if len(cells) != n_cells:
-                raise DataFormatError(path, describe_count(len(cells)), line)
-            row = []
-            for j, raw in enumerate(cells):
-                cell = raw.strip()
-                if cell.lower() in _MISSING_CELLS:
-                    row.append(np.nan)
-                elif _is_number(cell):
-                    row.append(float(cell))
-                else:
-                    raise DataFormatError(path, f"column {j + 1} is not a number: {cell[:40]!r}", line)
-            rows.append(row)
-            lines.append(line)
-    except csv.Error as error:
-        raise DataFormatError(path, f"malformed CSV ({error})", body_line - 1 + reader.line_num) from None
-    if not rows:
+    n_rows = sum(1 for _ in _careful_rows(path, data, start, n_cells, body_line, describe_count))
+    if not n_rows:
         raise DataFormatError(path, "no data rows after the first line")
-    return np.asarray(rows, dtype=np.float64), np.asarray(lines, dtype=np.int64)
+    values = np.empty((n_rows, n_cells), dtype=np.float64)
+    lines = np.empty(n_rows, dtype=np.int64)
+    for i, (line, row) in enumerate(_careful_rows(path, data, start, n_cells, body_line, describe_count)):
+        values[i] = row
+        lines[i] = line
+    return values, lines
 
 
 def _read_table(path, data, n_cells, describe_count):
     """Values (n_rows, n_cells) of every line after the first; line numbers only via the careful pass."""
     _, body_start = _split_first_line(data)
-    body = pa.py_buffer(data)[body_start:]
-    values = _fast_table(body, n_cells)
+    values = _fast_table(_arrow_owned(data, body_start), n_cells)
     if values is None:
-        values, _ = _careful_table(path, data[body_start:], n_cells, 2, describe_count)
+        values, _ = _careful_table(path, data, body_start, n_cells, 2, describe_count)
     return values
 
 
 def _line_of_row(path, data, n_cells, row, describe_count):
     """File line of data row ``row`` (0-based), for errors found after a successful fast parse."""
     _, body_start = _split_first_line(data)
-    _, lines = _careful_table(path, data[body_start:], n_cells, 2, describe_count)
-    return int(lines[row])
+    for i, (line, _) in enumerate(_careful_rows(path, data, body_start, n_cells, 2, describe_count)):
+        if i == row:
+            return line
+    raise DataFormatError(path, f"no data row {row + 1}")
 
 
 def _check_times(path, data, times, n_cells, describe_count):
@@ -329,8 +389,86 @@ def read_labels(path):
     return np.ascontiguousarray(table[:, 0]), labels, agreement.astype(np.float32)
 
 
+def read_grid_lines(path, expected_header=TEMPLATE_HEADER):
+    """Header and ``Time`` strings of a template (or label) file: the one parser every stage uses.
+
+    A UTF-8 byte-order mark is accepted and spaces around cells are stripped; the ``Time``
+    strings are otherwise kept exactly as written (``"0"`` stays ``"0"``), so a submission can
+    copy them. Blank lines are not rows. For templates every emotion cell must be a number.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    expected_header : tuple of str, default :data:`TEMPLATE_HEADER`
+        The column names the first line must hold (cells compared after stripping spaces).
+
+    Returns
+    -------
+    header : str
+        The expected header, comma-joined (no BOM, no spaces).
+    times : list of str
+        One ``Time`` string per row, in file order.
+    lines : ndarray of int64
+        The file line (1-based) of each row.
+
+    Raises
+    ------
+    DataFormatError
+        Naming file and line: unreadable or undecodable bytes, a wrong header, a row with the
+        wrong number of cells, a ``Time`` that is not a finite number, a non-numeric or empty
+        emotion cell in a template, no rows.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "id00000001.csv")
+    >>> with open(path, "w", encoding="utf-8-sig") as f:
+    ...     _ = f.write("Time, Anger,Sad,Disgust,Happy,Scared,Neutral\\n 7.50 ,0,0,0,0,0,0\\n7.51,0,0,0,0,0,0\\n")
+    >>> header, times, lines = read_grid_lines(path)
+    >>> times, lines.tolist()
+    (['7.50', '7.51'], [2, 3])
+    """
+    expected_header = tuple(expected_header)
+    n_cells = len(expected_header)
+    check_cells = expected_header == TEMPLATE_HEADER
+    data = _read_bytes(path)
+    if not data or data.isspace():
+        raise DataFormatError(path, "empty file")
+    text = _decode(path, data)  # utf-8-sig: a BOM is dropped
+    physical = _LINE_END_TEXT.split(text)
+    header = tuple(cell.strip() for cell in physical[0].split(","))
+    if header != expected_header:
+        raise DataFormatError(
+            path, f"header must be {','.join(expected_header)}, found {','.join(header)}", 1
+        )
+    times, lines = [], []
+    for number, line in enumerate(physical[1:], start=2):
+        if not line.strip():
+            continue  # blank lines are not rows
+        cells = line.split(",")
+        if len(cells) != n_cells:
+            raise DataFormatError(path, f"expected {n_cells} cells ({','.join(expected_header)}), found {len(cells)}",
+                                  number)
+        time = cells[0].strip()
+        if not (_is_number(time) and math.isfinite(float(time))):
+            raise DataFormatError(path, "Time is missing or not a finite number", number)
+        if check_cells:
+            for j, cell in enumerate(cells[1:], start=2):
+                cell = cell.strip()
+                if cell != "0" and not (_is_number(cell) and math.isfinite(float(cell))):
+                    raise DataFormatError(path, f"empty, NaN or non-numeric emotion cell in a template (column {j})",
+                                          number)
+        times.append(time)
+        lines.append(number)
+    if not times:
+        raise DataFormatError(path, "no data rows after the first line")
+    return ",".join(expected_header), times, np.asarray(lines, dtype=np.int64)
+
+
 def read_template(path):
     """Read a submission template (``SPLIT/prediction/<id>.csv``) and return its frame grid.
+
+    Parsed by :func:`read_grid_lines`, the parser the submission writer and checker use too.
 
     Parameters
     ----------
@@ -356,12 +494,8 @@ def read_template(path):
     >>> read_template(path).tolist()
     [7.5, 7.51]
     """
-    data, table, describe_count = _read_grid_file(path, TEMPLATE_HEADER)
-    missing = np.flatnonzero(np.isnan(table[:, 1:]).any(axis=1))
-    if missing.size:
-        line = _line_of_row(path, data, len(TEMPLATE_HEADER), missing[0], describe_count)
-        raise DataFormatError(path, "empty or NaN emotion cell in a template", line)
-    return np.ascontiguousarray(table[:, 0])
+    _, times, _ = read_grid_lines(path, TEMPLATE_HEADER)
+    return np.asarray(times, dtype=np.float64)
 
 
 def read_meta(data_dir):
@@ -467,12 +601,34 @@ def _check_split(split):
         raise ValueError(f"unknown split {split!r}, expected one of {SPLITS}")
 
 
-def _csv_ids(folder):
+def csv_files(folder):
+    """The ``<id>.csv`` files of a folder, as a dict id -> path sorted by id.
+
+    Names starting with ``.`` (macOS ``._id.csv`` resource forks, hidden files, editor backups)
+    are not recordings and are ignored, by every stage alike. A missing folder has no files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("idb.csv", "ida.csv", "._ida.csv", ".idc.csv", "notes.txt"):
+    ...     _ = (folder / name).write_text("")
+    >>> list(csv_files(folder))
+    ['ida', 'idb']
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
     with os.scandir(folder) as entries:
-        # dot files (editor backups, macOS ._ forks) are not recordings
-        return {
-            e.name[:-4] for e in entries if e.name.endswith(".csv") and not e.name.startswith(".") and e.is_file()
-        }
+        names = sorted(
+            e.name for e in entries if e.name.endswith(".csv") and not e.name.startswith(".") and e.is_file()
+        )
+    return {name[:-4]: folder / name for name in names}
+
+
+def _csv_ids(folder):
+    return set(csv_files(folder))
 
 
 def _grid_dir(data_dir, split):

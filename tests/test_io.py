@@ -561,3 +561,23 @@ def test_emodb_loads_with_audio_only(emodb, split, n_recordings, class_counts):
         assert r.meta["session"] == r.meta["actor"]
         assert not any(r.present[m].any() for m in ("face_nn", "eyes", "kinect"))
         assert np.isfinite(r.streams["audio"][r.present["audio"]]).all()
+
+
+def test_the_careful_pass_over_a_bad_file_streams_in_bounded_memory(tmp_path):
+    """A bad cell near the end of a large file: the careful re-parse holds one line, not the file."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    rows = [",".join(f"{v:.6f}" for v in row) for row in np.column_stack(
+        [np.arange(40_000) / 100, rng.standard_normal((40_000, 36))])]
+    cells = rows[-5].split(",")
+    cells[7] = "n/a"
+    rows[-5] = ",".join(cells)
+    path = write(tmp_path / "audio.csv", audio_header() + "\n" + "\n".join(rows) + "\n")
+    size = path.stat().st_size
+    tracemalloc.start()
+    with pytest.raises(DataFormatError, match=rf"audio\.csv, line {40_000 - 5 + 2}: column 8 is not a number"):
+        read_modality(path, "audio")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2.5 * size  # the file's bytes and their Arrow copy; the old pass held ~20x

@@ -15,6 +15,8 @@ N_JOBS ?= 2
 PIPELINE ?= stacked_gbm
 SPLIT ?= test
 HIDDEN ?= 200
+OUT ?= $(BUILD)/posteriors
+FORMAT ?= csv
 
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/emo-gbm
@@ -25,7 +27,7 @@ FEATURES := $(BUILD)/features/.done-$(DATA_KEY)
 MODEL := $(BUILD)/models/$(PIPELINE).joblib
 FEATURE_SPLITS := train test $(if $(filter private_test,$(SPLIT)),private_test,)
 
-.PHONY: help all install data features train submission evaluate modalities baseline baseline-modalities report bench suite test clean
+.PHONY: help all install data features train submission predict evaluate modalities baseline baseline-modalities report bench suite test clean
 
 help: ## Show the targets and the variables that steer them
 	@echo "usage: make TARGET [VAR=value ...]"
@@ -42,6 +44,8 @@ help: ## Show the targets and the variables that steer them
 	@echo "  PIPELINE=$(PIPELINE)  named pipeline: $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from pipelines import PIPELINES; print(", ".join(sorted(PIPELINES)))' 2>/dev/null),see pipelines/ (after make install))"
 	@echo "  SPLIT=$(SPLIT)  test or private_test"
 	@echo "  HIDDEN=$(HIDDEN)  LSTM units of the BiLSTM baseline"
+	@echo "  OUT=$(OUT)  folder of 'make predict' (frame posteriors; replaced as a whole)"
+	@echo "  FORMAT=$(FORMAT)  csv or parquet, for 'make predict'"
 
 all: evaluate ## Run everything: data -> features -> train -> submission -> evaluate
 
@@ -79,6 +83,11 @@ submission: $(INSTALLED) $(MODEL) ## Predict SPLIT and write BUILD/submission.zi
 	@if [ "$(SPLIT)" = private_test ] && [ ! -f "$(BUILD)/features/private_test.parquet" ]; then \
 	  $(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits private_test --n-jobs $(N_JOBS); fi
 	$(CLI) submission --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --n-jobs $(N_JOBS)
+
+predict: $(INSTALLED) $(MODEL) ## Write the frame posteriors of SPLIT: OUT/<id>.csv (or .parquet with FORMAT=parquet)
+	@if [ "$(SPLIT)" = private_test ] && [ ! -f "$(BUILD)/features/private_test.parquet" ]; then \
+	  $(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits private_test --n-jobs $(N_JOBS); fi
+	$(CLI) predict --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --out "$(OUT)" --format $(FORMAT) --n-jobs $(N_JOBS)
 
 evaluate: submission ## Check the submission and score it into BUILD/metrics.json (needs answers/)
 	$(CLI) evaluate --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT)

@@ -15,6 +15,8 @@ N_JOBS ?= 2
 PIPELINE ?= stacked_gbm
 SPLIT ?= test
 HIDDEN ?= 200
+OUT ?= $(BUILD)/posteriors
+FORMAT ?= csv
 
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/emo-gbm
@@ -28,7 +30,7 @@ FEATURES := $(BUILD)/features/train.parquet
 MODEL := $(BUILD)/models/$(PIPELINE).skops
 FEATURE_SPLITS := train test $(if $(filter private_test,$(SPLIT)),private_test,)
 
-.PHONY: FORCE help all install data features train submission evaluate modalities baseline baseline-modalities report bench suite test clean
+.PHONY: FORCE help all install data features train submission predict evaluate modalities baseline baseline-modalities report bench suite test clean
 
 help: ## Show the targets and the variables that steer them
 	@echo "usage: make TARGET [VAR=value ...]"
@@ -45,6 +47,8 @@ help: ## Show the targets and the variables that steer them
 	@echo "  PIPELINE=$(PIPELINE)  named pipeline: $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from pipelines import PIPELINES; print(", ".join(sorted(PIPELINES)))' 2>/dev/null),see pipelines/ (after make install))"
 	@echo "  SPLIT=$(SPLIT)  test or private_test"
 	@echo "  HIDDEN=$(HIDDEN)  LSTM units of the BiLSTM baseline"
+	@echo "  OUT=$(OUT)  folder of 'make predict' (frame posteriors; replaced as a whole)"
+	@echo "  FORMAT=$(FORMAT)  csv or parquet, for 'make predict'"
 
 all: evaluate ## Run everything: data -> features -> train -> submission -> evaluate
 
@@ -82,6 +86,9 @@ train: $(INSTALLED) $(MODEL) ## Fit PIPELINE on the cached train features (BUILD
 
 submission: $(INSTALLED) $(MODEL) ## Predict SPLIT and write BUILD/submission.zip
 	$(CLI) submission --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --n-jobs $(N_JOBS)
+
+predict: $(INSTALLED) $(MODEL) ## Write the frame posteriors of SPLIT: OUT/<id>.csv (or .parquet with FORMAT=parquet)
+	$(CLI) predict --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --out "$(OUT)" --format $(FORMAT) --n-jobs $(N_JOBS)
 
 evaluate: submission ## Check the submission and score it into BUILD/metrics.json (needs answers/)
 	$(CLI) evaluate --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT)

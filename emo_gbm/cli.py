@@ -88,6 +88,19 @@ def cmd_submission(args):
     return 0
 
 
+def cmd_predict(args):
+    from .posteriors import write_posteriors
+    from .workflow import predict_frame_proba
+
+    start = time.perf_counter()
+    proba = predict_frame_proba(args.build, split=args.split, pipeline=args.pipeline, n_jobs=args.n_jobs)
+    out = Path(args.out) if args.out else Path(args.build) / "posteriors"
+    paths = write_posteriors(proba, args.data, args.split, out, fmt=args.format)
+    _say(args, f"frame posteriors of {len(paths)} recordings written to {out} ({args.format}) "
+               f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def _evaluate(submission, data, split, metrics_path, extra, args):
     from .submission import check_submission
 
@@ -309,6 +322,15 @@ def build_parser():
     p.add_argument("--split", default="test", choices=TEST_SPLITS)
     p.add_argument("--out", default=None, help="folder for submission/ and submission.zip (default BUILD)")
     p.set_defaults(func=cmd_submission)
+
+    p = stage("predict", "write the frame posteriors of every template of a test split: OUT/<id>.csv (the "
+                         "template's header and Time, the six emotions' posteriors) or OUT/<id>.parquet")
+    p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES))
+    p.add_argument("--split", default="test", choices=TEST_SPLITS)
+    p.add_argument("--out", default=None, help="output folder, replaced as a whole (default BUILD/posteriors)")
+    p.add_argument("--format", default="csv", choices=("csv", "parquet"),
+                   help="csv: posteriors with 6 decimals, rows summing to 1; parquet: float64")
+    p.set_defaults(func=cmd_predict)
 
     p = stage("evaluate", "check BUILD/submission.zip and score it into BUILD/metrics.json")
     p.add_argument("--split", default=None, choices=TEST_SPLITS, help="default: the split it was made for")

@@ -150,11 +150,14 @@ def _load_frames(data_dir, split, n_jobs, progress):
     """
     from joblib import Parallel, delayed
 
-    from .io import list_recordings, load_recording
+    from .io import list_recordings, load_recording, read_split_columns
+
+    columns, _ = read_split_columns(data_dir, split, skip_bad_files=True)  # once, not per recording
 
     def light(rec_id):
-        rec = load_recording(data_dir, split, rec_id, with_answers=True, skip_bad_files=True)
-        present = np.column_stack([rec.present[m] for m in MODALITIES])
+        rec = load_recording(data_dir, split, rec_id, with_answers=True, skip_bad_files=True, columns=columns)
+        absent = np.zeros(rec.n_frames, dtype=bool)
+        present = np.column_stack([rec.present.get(m, absent) for m in MODALITIES])
         return rec.rec_id, rec.time, rec.labels, rec.agreement, present
 
     ids = list_recordings(data_dir, split)
@@ -988,10 +991,12 @@ def _blank_recording(recording, modalities):
 
     streams, present = dict(recording.streams), dict(recording.present)
     for modality in modalities:
+        if modality not in recording.streams:
+            continue  # not in the recording's split at all: absent already
         streams[modality] = np.full_like(recording.streams[modality], np.nan)
         present[modality] = np.zeros_like(recording.present[modality])
     return Recording(recording.rec_id, recording.time, streams, present, recording.labels, recording.agreement,
-                     recording.meta)
+                     recording.meta, dict(recording.columns), dict(recording.rates))
 
 
 def _model_sources():

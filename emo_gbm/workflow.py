@@ -2,7 +2,9 @@
 
 Layout under the build folder::
 
-    BUILD/features/<split>.parquet             window table (meta columns + float32 features)
+    BUILD/features/<split>.parquet             window table (meta columns + float32 features); its
+                                               Parquet metadata holds the windowing and the schema
+                                               (modalities, their columns, measured rates)
     BUILD/features/<split>_recordings.parquet  rec_id, n_frames, group: every recording, in order
     BUILD/features/train_frames.parquet        rec_id, frame, label, agreement of every train frame
     BUILD/models/<pipeline>.skops              a fitted pipelines.FramePipeline (skops, see emo_gbm.modelio)
@@ -218,23 +220,37 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     out_dir = _features_dir(build_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for split in splits:
+    train_columns, train_rewritten = None, False
+    # train first: its modalities and columns are the schema every test split is read with
+    for split in sorted(splits, key=lambda s: s != "train"):
         hop = TRAIN_HOP if split == "train" else PREDICT_HOP
         fingerprint = dataset_fingerprint(data_dir, split)
         metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": stats, "split": split,
                     "data": os.path.abspath(data_dir), "fingerprint": fingerprint}
         paths[split] = out_dir / f"{split}.parquet"
-        if if_changed and _is_current(build_dir, split, data_dir, metadata):
+        # a test split is read with train's schema: rewritten train features rewrite it too
+        if if_changed and not train_rewritten and _is_current(build_dir, split, data_dir, metadata):
             continue
+        if split != "train" and train_columns is None:
+            train_columns = _train_columns(data_dir, skip_bad_files)
         recordings = load_split(
-            data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=skip_bad_files, progress=progress
+            data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=skip_bad_files, progress=progress,
+            columns=None if split == "train" else train_columns,
         )
         featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=stats, n_jobs=n_jobs)
-        windows = featurizer.fit_transform(recordings)
+        if split == "train" or train_columns is None:
+            featurizer.fit(recordings)
+        else:
+            featurizer.fit_schema(train_columns, _median_rates(recordings))
+        if split == "train":
+            train_columns = {m: recordings[0].columns[m] for m in featurizer.modalities_} if recordings else {}
+        windows = featurizer.transform(recordings)
         if split == "train" and (windows["label"] < 0).any():
             raise ValueError(f"{data_dir}: train recordings without labels")
         if dataset_fingerprint(data_dir, split) != fingerprint:
             raise ValueError(f"{data_dir}/{split} changed while its features were computed; run the features stage again")
+        metadata["schema"] = _schema(featurizer)
+        train_rewritten = train_rewritten or split == "train"
         # the window table last: it holds the fingerprint, so a crash before it leaves the old key
         paths[split].unlink(missing_ok=True)
         recordings_table = pd.DataFrame(
@@ -260,6 +276,56 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
         _write_parquet(windows, paths[split], metadata)
         del recordings, windows
     return paths
+
+
+def _schema(featurizer):
+    """The modalities, columns and measured rates of a fitted featurizer, for the cache's metadata."""
+    return {
+        "modalities": list(featurizer.modalities_),
+        "columns": {m: list(c) for m, c in featurizer.columns_.items()},
+        "rates": dict(featurizer.rates_),
+    }
+
+
+def _median_rates(recordings):
+    rates = {}
+    for rec in recordings:
+        for modality, rate in rec.rates.items():
+            rates.setdefault(modality, []).append(rate)
+    return {m: float(np.median(r)) for m, r in rates.items()}
+
+
+def _train_columns(data_dir, skip_bad_files):
+    """The train split's modalities and columns, read from its files' first lines; None without train."""
+    import warnings
+
+    from .errors import BadFileWarning
+    from .io import list_recordings, read_split_columns
+
+    try:
+        list_recordings(data_dir, "train")
+    except FileNotFoundError:
+        return None
+    columns, errors = read_split_columns(data_dir, "train", skip_bad_files)
+    for error in errors:
+        warnings.warn(str(error), BadFileWarning, stacklevel=3)
+    return columns
+
+
+def _check_schema(model, metadata, split):
+    """The cached windows of ``split`` must have the columns the model was trained on."""
+    fitted = getattr(model, "featurizer_", None)
+    schema = metadata.get("schema")
+    if fitted is None or schema is None:
+        return
+    for modality, columns in fitted.columns_.items():
+        found = schema["columns"].get(modality)
+        if found is None or tuple(found) != tuple(columns):
+            raise ValueError(
+                f"the cached {split} features have other {modality} columns than the model was trained on "
+                f"({'none' if found is None else len(found)} against {len(columns)}); rebuild the features "
+                "of every split (emo-gbm features) and retrain"
+            )
 
 
 def _read_windows(build_dir, split):
@@ -347,6 +413,7 @@ def _load_for_prediction(build_dir, split, pipeline, n_jobs, data_dir=None):
     windows, metadata = _read_windows(build_dir, split)
     if metadata["length"] != model.featurizer.length:
         raise ValueError(f"cached {split} windows have {metadata['length']} frames, the model expects {model.featurizer.length}")
+    _check_schema(model, metadata, split)
     recordings = pd.read_parquet(_features_dir(build_dir) / f"{split}_recordings.parquet")
     n_frames = dict(zip(recordings["rec_id"], recordings["n_frames"].astype(int)))
     return model, windows, n_frames

@@ -7,12 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn.base import clone
+
 from emo_gbm.constants import MODALITIES
 from emo_gbm.modelio import load_model
 from emo_gbm.io import list_recordings, read_template
 from emo_gbm.report import delete_modalities
 from emo_gbm.stacking import META_C_GRID
 from emo_gbm.synth import generate
+from emo_gbm.windows import feature_names
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
 from pipelines import (
     CENTRED_SUFFIX,
@@ -96,7 +99,7 @@ def test_train_predict_every_template_frame_and_reload_identically(dataset, buil
 def test_a_stack_without_a_modality_never_reads_it(build):
     train(build, pipeline="stacked_gbm_without_face", seed=0)
     pipe = load_model(build / "models" / "stacked_gbm_without_face.skops")
-    assert pipe.featurizer.modalities == ("audio", "eyes", "kinect")
+    assert pipe.featurizer.exclude == ("face_nn",) and pipe.featurizer_.modalities_ == ["audio", "eyes", "kinect"]
     assert not any(c.startswith("face_nn__") for c in pipe.feature_columns_)
     assert not any(name.startswith("face_nn") for name in pipe.classifier_.estimators_)
     windows = pd.read_parquet(build / "features" / "test.parquet")
@@ -133,31 +136,31 @@ def test_registry_names_factories_and_rejects_unknown_names():
         pipeline = get_pipeline(name, random_state=4, n_jobs=2)
         assert isinstance(pipeline, FramePipeline) and pipeline.random_state == 4
     stacked = get_pipeline("stacked_gbm")
-    # per modality: a boosted model on every statistic, linear experts on the window means and
-    # on the window means relative to the recording's, their C chosen by grouped CV
+    # per modality of the data (resolved from the window table's columns when fitted): a boosted
+    # model on every statistic, linear experts on the window means and on the window means
+    # relative to the recording's, their C chosen by grouped CV
+    assert stacked.featurizer.modalities is None and stacked.featurizer.exclude == ()
+    spec = stacked.classifier.blocks(feature_names())  # the four modalities of the contract
     experts = {LINEAR_SUFFIX: "__mean", CENTRED_SUFFIX: "__mean_dev"}
-    assert set(stacked.classifier.modality_columns) == set(MODALITIES) | {
-        f"{m}{suffix}" for m in MODALITIES for suffix in experts
-    }
+    assert list(spec["modality_columns"]) == [f"{m}{suffix}" for m in MODALITIES for suffix in ("", *experts)]
     for modality in MODALITIES:
         for suffix, statistic in experts.items():
-            linear = stacked.classifier.modality_columns[f"{modality}{suffix}"]
+            linear = spec["modality_columns"][f"{modality}{suffix}"]
             assert linear and all(c.startswith(f"{modality}__") and c.endswith(statistic) for c in linear)
-            assert stacked.classifier.missing_columns[f"{modality}{suffix}"] == f"{modality}__missing_frac"
-            assert stacked.classifier.base_grid[f"{modality}{suffix}"]["logisticregression__C"] == list(LINEAR_C_GRID)
-        assert not any(c.endswith("__missing_frac") for c in stacked.classifier.modality_columns[modality])
+            assert spec["missing_columns"][f"{modality}{suffix}"] == f"{modality}__missing_frac"
+            assert spec["base_grid"][f"{modality}{suffix}"]["logisticregression__C"] == list(LINEAR_C_GRID)
+        assert not any(c.endswith("__missing_frac") for c in spec["modality_columns"][modality])
     assert get_pipeline("face_only").featurizer.modalities == ("face_nn",)
     for modality, name in SINGLE_MODALITY.items():
         assert name in PIPELINES and get_pipeline(name).featurizer.modalities == (modality,)
-    # the stack on three modalities: the same construction, without the fourth's blocks
+    # the stack without a modality: the same construction, without that modality's blocks
     for deleted, name in STACKED_WITHOUT.items():
-        kept = tuple(m for m in MODALITIES if m != deleted)
         without = get_pipeline(name)
-        assert name in PIPELINES and without.featurizer.modalities == kept
-        assert set(without.classifier.modality_columns) == {
-            block for block in stacked.classifier.modality_columns if not block.startswith(deleted)
-        }
-        assert without.classifier.modality_columns[kept[0]] == stacked.classifier.modality_columns[kept[0]]
+        assert name in PIPELINES and without.featurizer.exclude == (deleted,)
+        columns = list(clone(without.featurizer).fit().get_feature_names_out())
+        kept = without.classifier.blocks(columns)["modality_columns"]
+        assert set(kept) == {block for block in spec["modality_columns"] if not block.startswith(deleted)}
+        assert all(kept[block] == spec["modality_columns"][block] for block in kept)
     with pytest.raises(ValueError, match="known: audio_only, early_fusion"):
         get_pipeline("late_fusion")
 

@@ -15,17 +15,22 @@ N_JOBS ?= 2
 PIPELINE ?= stacked_gbm
 SPLIT ?= test
 HIDDEN ?= 200
+OUT ?= $(BUILD)/posteriors
+FORMAT ?= csv
 
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/emo-gbm
 INSTALLED := $(VENV)/.installed
-# Feature caches are keyed by the dataset path, so pointing DATA elsewhere recomputes them.
-DATA_KEY := $(shell printf '%s' "$(abspath $(DATA))" | cksum | cut -d' ' -f1)
-FEATURES := $(BUILD)/features/.done-$(DATA_KEY)
-MODEL := $(BUILD)/models/$(PIPELINE).joblib
+# The train window table stands for the feature cache. Each split's table records the dataset it
+# was made from (absolute path plus every file's path, size, inode and mtime); the features rule
+# always asks `emo-gbm features --if-changed`, which recomputes exactly the splits whose key
+# differs (another DATA, an edited, added or removed file) and leaves the others untouched, so a
+# model is refitted only when its train features were rewritten.
+FEATURES := $(BUILD)/features/train.parquet
+MODEL := $(BUILD)/models/$(PIPELINE).skops
 FEATURE_SPLITS := train test $(if $(filter private_test,$(SPLIT)),private_test,)
 
-.PHONY: help all install data features train submission evaluate modalities baseline baseline-modalities report bench suite test clean
+.PHONY: FORCE help all install data features train submission predict evaluate modalities baseline baseline-modalities report bench suite test clean
 
 help: ## Show the targets and the variables that steer them
 	@echo "usage: make TARGET [VAR=value ...]"
@@ -42,6 +47,8 @@ help: ## Show the targets and the variables that steer them
 	@echo "  PIPELINE=$(PIPELINE)  named pipeline: $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from pipelines import PIPELINES; print(", ".join(sorted(PIPELINES)))' 2>/dev/null),see pipelines/ (after make install))"
 	@echo "  SPLIT=$(SPLIT)  test or private_test"
 	@echo "  HIDDEN=$(HIDDEN)  LSTM units of the BiLSTM baseline"
+	@echo "  OUT=$(OUT)  folder of 'make predict' (frame posteriors; replaced as a whole)"
+	@echo "  FORMAT=$(FORMAT)  csv or parquet, for 'make predict'"
 
 all: evaluate ## Run everything: data -> features -> train -> submission -> evaluate
 
@@ -57,13 +64,15 @@ data: $(INSTALLED) ## Generate the synthetic dataset into DATA if it does not ex
 	@if [ -d "$(DATA)/train" ]; then echo "$(DATA) exists; not regenerating"; \
 	else $(CLI) synth --out "$(DATA)" --seed $(SEED) --scale $(SCALE) --n-jobs $(N_JOBS) --world $(WORLD); fi
 
-# meta.csv is rewritten whenever the generator rewrites DATA, so regenerated data refreshes the
-# cache; so does a change of the code that reads and summarises the recordings.
+# A change of the code that reads and summarises the recordings recomputes every split (then
+# $? names more than FORCE); otherwise only the splits whose dataset key changed.
 FEATURE_SOURCES := emo_gbm/io.py emo_gbm/recording.py emo_gbm/windows.py
 
-$(FEATURES): $(wildcard $(DATA)/meta.csv) $(FEATURE_SOURCES) | data
-	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS)
-	touch $@
+$(FEATURES): $(FEATURE_SOURCES) FORCE | data
+	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS) \
+	  $(if $(filter-out FORCE,$?),,--if-changed)
+
+FORCE:
 
 features: $(INSTALLED) $(FEATURES) ## Cache window features of DATA under BUILD/features/
 
@@ -71,14 +80,15 @@ features: $(INSTALLED) $(FEATURES) ## Cache window features of DATA under BUILD/
 MODEL_SOURCES := $(wildcard pipelines/*.py) emo_gbm/stacking.py emo_gbm/pooling.py emo_gbm/smoothing.py emo_gbm/windows.py emo_gbm/workflow.py
 
 $(MODEL): $(FEATURES) $(MODEL_SOURCES)
-	$(CLI) train --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS)
+	$(CLI) train --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS)
 
 train: $(INSTALLED) $(MODEL) ## Fit PIPELINE on the cached train features (BUILD/models/)
 
 submission: $(INSTALLED) $(MODEL) ## Predict SPLIT and write BUILD/submission.zip
-	@if [ "$(SPLIT)" = private_test ] && [ ! -f "$(BUILD)/features/private_test.parquet" ]; then \
-	  $(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits private_test --n-jobs $(N_JOBS); fi
 	$(CLI) submission --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --n-jobs $(N_JOBS)
+
+predict: $(INSTALLED) $(MODEL) ## Write the frame posteriors of SPLIT: OUT/<id>.csv (or .parquet with FORMAT=parquet)
+	$(CLI) predict --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --out "$(OUT)" --format $(FORMAT) --n-jobs $(N_JOBS)
 
 evaluate: submission ## Check the submission and score it into BUILD/metrics.json (needs answers/)
 	$(CLI) evaluate --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT)

@@ -139,7 +139,10 @@ def windows_from_recordings(
         end = row + len(rec_starts)
         for m in modalities:
             frames = rec_starts[:, None] + offsets[m][None, :]
-            stream = np.asarray(rec.streams[m], dtype=np.float32)
+            if m in rec.streams:
+                stream = np.asarray(rec.streams[m], dtype=np.float32)
+            else:  # the recording's split has no folder of this modality
+                stream = np.full((n, N_FEATURES[m]), np.nan, dtype=np.float32)
             if stream.shape[1] != N_FEATURES[m]:
                 raise ValueError(
                     f"{rec.rec_id}: {m} has {stream.shape[1]} features, expected {N_FEATURES[m]}"

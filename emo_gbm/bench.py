@@ -23,8 +23,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .constants import FRAME_RATE, LABELS_DIR, MODALITIES, TEMPLATES_DIR
-from .windows import FLAG_STATISTICS, _column_plan, feature_names, resolve_statistics, window_starts
+from .constants import FRAME_RATE, LABELS_DIR, TEMPLATES_DIR
+from .recording import order_modalities
+from .windows import (
+    FLAG_STATISTICS,
+    _column_plan,
+    feature_names,
+    resolve_statistics,
+    sanitize_column_names,
+    window_starts,
+)
 
 #: Issue targets on the full-size dataset, 2 cores.
 TARGETS = {"features": 60.0, "train": 300.0, "submission": 30.0, "peak_memory_mb": 4096.0}
@@ -341,7 +349,7 @@ def bench_versus(data_dir, build_dir, pipeline, versus, repeats, n_jobs, stages,
 # --------------------------------------------------------------------------- windowing
 
 
-def pandas_window_features(recording, length=400, hop=100, stats="default", modalities=MODALITIES):
+def pandas_window_features(recording, length=400, hop=100, stats="default", modalities=None):
     """Reference implementation of :func:`emo_gbm.windows.featurize_recording`'s features.
 
     The same statistics with pandas rolling windows: every rolling aggregate is evaluated at
@@ -356,7 +364,8 @@ def pandas_window_features(recording, length=400, hop=100, stats="default", moda
         Window length and hop in frames.
     stats : str or list of str
         A feature set name or a list of statistic names.
-    modalities : sequence of str
+    modalities : sequence of str, optional
+        Default: every modality of the recording.
 
     Returns
     -------
@@ -371,26 +380,29 @@ def pandas_window_features(recording, length=400, hop=100, stats="default", moda
     >>> rec.streams["eyes"][:, :] = np.arange(500)[:, None]
     >>> rec.present["eyes"][:] = True
     >>> table = pandas_window_features(rec, stats=["mean", "slope"], modalities=["eyes"])
-    >>> table[["eyes__missing_frac", "eyes__f000__mean", "eyes__f000__slope"]].values.tolist()
+    >>> table[["eyes__missing_frac", "eyes__c000__mean", "eyes__c000__slope"]].values.tolist()
     [[0.0, 199.5, 100.0], [0.0, 299.5, 100.0]]
     """
     statistics = resolve_statistics(stats)
     n_frames = recording.n_frames
     starts = window_starts(n_frames, length, hop)
     ends = np.minimum(starts + length, n_frames) - 1
+    if modalities is None:
+        modalities = order_modalities(recording.streams)
     columns = {}
+    labels = {m: sanitize_column_names(recording.column_names(m)) for m in modalities}
     for modality in modalities:
         present = pd.Series(np.asarray(recording.present[modality], dtype=np.float64))
         columns[f"{modality}__missing_frac"] = (1.0 - present).rolling(length, min_periods=1).mean().to_numpy()[ends]
         stream = np.where(recording.present[modality][:, None], recording.streams[modality], np.nan)
         frame = pd.DataFrame(stream.astype(np.float64))
-        for column_index, stat_names in _column_plan(modality, statistics):
+        for column_index, stat_names in _column_plan(modality, statistics, len(labels[modality])):
             block = frame.iloc[:, column_index]
             block.columns = [int(j) for j in column_index]
             for name, values in _pandas_statistics(block, stat_names, length).items():
                 for j in block.columns:
-                    columns[f"{modality}__f{j:03d}__{name}"] = values[j].to_numpy()[ends]
-    names = feature_names(modalities, statistics)
+                    columns[f"{modality}__{labels[modality][j]}__{name}"] = values[j].to_numpy()[ends]
+    names = feature_names(modalities, statistics, labels)
     return pd.DataFrame({name: columns[name] for name in names})
 
 
@@ -480,10 +492,11 @@ def tsfresh_window_features(recordings, length=400, hop=100, stats="default"):
     wide = []
     for rec in recordings:
         blocks = {"id": np.full(rec.n_frames, rec.rec_id), "frame": np.arange(rec.n_frames)}
-        for modality in MODALITIES:
+        for modality in rec.streams:
             stream = np.where(rec.present[modality][:, None], rec.streams[modality], np.nan)
+            labels = sanitize_column_names(rec.column_names(modality))
             for j in range(stream.shape[1]):
-                blocks[f"{modality}__f{j:03d}"] = stream[:, j].astype(np.float64)
+                blocks[f"{modality}__{labels[j]}"] = stream[:, j].astype(np.float64)
         wide.append(pd.DataFrame(blocks))
     wide = pd.concat(wide, ignore_index=True)
     rolled = roll_time_series(wide, column_id="id", column_sort="frame", max_timeshift=length - 1,
@@ -510,13 +523,14 @@ def bench_windowing(data_dir, repeats, n_recordings, tsfresh_recordings, progres
     Measured in this process, single-threaded, on the first ``n_recordings`` train recordings
     (sorted ids), already aligned in memory, so reading files is not timed.
     """
-    from .io import list_recordings, load_recording
+    from .io import list_recordings, load_recording, read_split_columns
     from .windows import WindowFeaturizer
 
     ids = list_recordings(data_dir, "train")[:n_recordings]
-    recordings = [load_recording(data_dir, "train", r, skip_bad_files=True) for r in ids]
+    columns, _ = read_split_columns(data_dir, "train", skip_bad_files=True)
+    recordings = [load_recording(data_dir, "train", r, skip_bad_files=True, columns=columns) for r in ids]
     frames = int(sum(r.n_frames for r in recordings))
-    featurizer = WindowFeaturizer(n_jobs=1).fit()
+    featurizer = WindowFeaturizer(n_jobs=1).fit(recordings)
     seconds, table = _median_time(lambda: featurizer.transform(recordings), repeats)
     progress_bar.update(1)
     reference_seconds, reference = _median_time(
@@ -604,7 +618,7 @@ def _compare_with_tsfresh(recordings, theirs, length, per_recording=3):
         for end in ends[:per_recording]:
             frames = slice(end - length + 1, end + 1)
             window = Recording(rec.rec_id, rec.time[frames], {m: v[frames] for m, v in rec.streams.items()},
-                               {m: p[frames] for m, p in rec.present.items()})
+                               {m: p[frames] for m, p in rec.present.items()}, columns=dict(rec.columns))
             ours = featurize_recording(window, length=length, hop=length).iloc[0]
             windows += 1
             for column, value in ours.items():

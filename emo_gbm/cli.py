@@ -54,7 +54,7 @@ def cmd_features(args):
     start = time.perf_counter()
     paths = make_features(
         args.data, args.build, splits=tuple(args.splits), n_jobs=args.n_jobs,
-        skip_bad_files=args.skip_bad_files, progress=_progress(args),
+        skip_bad_files=args.skip_bad_files, progress=_progress(args), if_changed=args.if_changed,
     )
     for split, path in paths.items():
         _say(args, f"{split}: {path}")
@@ -66,7 +66,8 @@ def cmd_train(args):
     from .workflow import train
 
     start = time.perf_counter()
-    path = train(args.build, pipeline=args.pipeline, n_jobs=args.n_jobs, seed=args.seed, progress=_progress(args))
+    path = train(args.build, pipeline=args.pipeline, n_jobs=args.n_jobs, seed=args.seed, progress=_progress(args),
+                 data_dir=args.data)
     _say(args, f"model {args.pipeline} saved to {path} in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -77,12 +78,26 @@ def cmd_submission(args):
 
     start = time.perf_counter()
     predictions = predict(
-        args.build, split=args.split, pipeline=args.pipeline, n_jobs=args.n_jobs, progress=_progress(args)
+        args.build, split=args.split, pipeline=args.pipeline, n_jobs=args.n_jobs, progress=_progress(args),
+        data_dir=args.data,
     )
     out = Path(args.out) if args.out else Path(args.build)
     zip_path = write_submission(predictions, args.data, args.split, out)
     _write_json(out / "submission.json", {"split": args.split, "pipeline": args.pipeline, "data": str(args.data)})
     _say(args, f"{len(predictions)} predictions written to {zip_path} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_predict(args):
+    from .posteriors import write_posteriors
+    from .workflow import predict_frame_proba
+
+    start = time.perf_counter()
+    proba = predict_frame_proba(args.build, split=args.split, pipeline=args.pipeline, n_jobs=args.n_jobs)
+    out = Path(args.out) if args.out else Path(args.build) / "posteriors"
+    paths = write_posteriors(proba, args.data, args.split, out, fmt=args.format)
+    _say(args, f"frame posteriors of {len(paths)} recordings written to {out} ({args.format}) "
+               f"in {time.perf_counter() - start:.1f} s")
     return 0
 
 
@@ -131,8 +146,9 @@ def cmd_baseline(args):
     from .io import load_split
     from .submission import write_submission
 
-    import joblib
     import numpy as np
+
+    from .modelio import save_model
 
     modalities = tuple(dict.fromkeys(args.modalities))
     out = Path(args.build) / baseline_folder(modalities) if args.out is None else Path(args.out)
@@ -147,7 +163,7 @@ def cmd_baseline(args):
     fit_seconds = time.perf_counter() - start
     del train_recs
     out.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, out / "model.joblib")
+    save_model(model, out / "model.skops")
     start = time.perf_counter()
     test_recs = load_split(args.data, args.split, n_jobs=args.n_jobs, with_answers=False,
                            skip_bad_files=args.skip_bad_files, progress=_progress(args))
@@ -290,9 +306,13 @@ def build_parser():
     p = stage("features", "cache window features of the splits under BUILD/features/")
     p.add_argument("--splits", nargs="+", default=["train", "test"], choices=SPLITS)
     p.add_argument("--skip-bad-files", action="store_true", help="warn and treat a bad modality file as absent")
+    p.add_argument("--if-changed", action="store_true",
+                   help="keep a split's cached features made from the same DATA files (path, sizes, mtimes)")
     p.set_defaults(func=cmd_features)
 
     p = stage("train", "fit a named pipeline on the cached train features", data=False)
+    p.add_argument("--data", default=None, help="dataset the features must come from (default: the one they were "
+                                                "made from); refused if its files changed since")
     p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES))
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train)
@@ -302,6 +322,15 @@ def build_parser():
     p.add_argument("--split", default="test", choices=TEST_SPLITS)
     p.add_argument("--out", default=None, help="folder for submission/ and submission.zip (default BUILD)")
     p.set_defaults(func=cmd_submission)
+
+    p = stage("predict", "write the frame posteriors of every template of a test split: OUT/<id>.csv (the "
+                         "template's header and Time, the six emotions' posteriors) or OUT/<id>.parquet")
+    p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES))
+    p.add_argument("--split", default="test", choices=TEST_SPLITS)
+    p.add_argument("--out", default=None, help="output folder, replaced as a whole (default BUILD/posteriors)")
+    p.add_argument("--format", default="csv", choices=("csv", "parquet"),
+                   help="csv: posteriors with 6 decimals, rows summing to 1; parquet: float64")
+    p.set_defaults(func=cmd_predict)
 
     p = stage("evaluate", "check BUILD/submission.zip and score it into BUILD/metrics.json")
     p.add_argument("--split", default=None, choices=TEST_SPLITS, help="default: the split it was made for")
@@ -337,7 +366,7 @@ def build_parser():
                    help="do not train the single-modality pipelines, the stacks without one modality and early "
                         "fusion (score those already in BUILD/models/)")
     p.add_argument("--no-baseline", action="store_true",
-                   help="skip the BiLSTM baseline (BUILD/baseline/model.joblib) with modalities deleted")
+                   help="skip the BiLSTM baseline (BUILD/baseline/model.skops) with modalities deleted")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_modalities)
 

@@ -150,11 +150,14 @@ def _load_frames(data_dir, split, n_jobs, progress):
     """
     from joblib import Parallel, delayed
 
-    from .io import list_recordings, load_recording
+    from .io import list_recordings, load_recording, read_split_columns
+
+    columns, _ = read_split_columns(data_dir, split, skip_bad_files=True)  # once, not per recording
 
     def light(rec_id):
-        rec = load_recording(data_dir, split, rec_id, with_answers=True, skip_bad_files=True)
-        present = np.column_stack([rec.present[m] for m in MODALITIES])
+        rec = load_recording(data_dir, split, rec_id, with_answers=True, skip_bad_files=True, columns=columns)
+        absent = np.zeros(rec.n_frames, dtype=bool)
+        present = np.column_stack([rec.present.get(m, absent) for m in MODALITIES])
         return rec.rec_id, rec.time, rec.labels, rec.agreement, present
 
     ids = list_recordings(data_dir, split)
@@ -286,7 +289,7 @@ def _collect(data_dir, build_dir, out_dir, split, n_jobs, progress):
     inputs.bench = _read_json(out_dir / "bench.json")
     if inputs.bench is None:
         inputs.note(f"timings: {out_dir / 'bench.json'} (run `emo-gbm bench`)")
-    model_path = build_dir / "models" / "stacked_gbm.joblib"
+    model_path = build_dir / "models" / "stacked_gbm.skops"
     if not model_path.is_file():
         inputs.note(f"gain importance: {model_path} (not trained)")
     else:
@@ -358,7 +361,7 @@ def gain_importance(model_path):
     Parameters
     ----------
     model_path : str or os.PathLike
-        A joblib file holding (somewhere inside) a fitted
+        A model file of :func:`emo_gbm.modelio.save_model` holding (somewhere inside) a fitted
         :class:`~emo_gbm.stacking.StackedModalityClassifier`.
 
     Returns
@@ -372,9 +375,9 @@ def gain_importance(model_path):
     ValueError
         When no stacked classifier with named features is found in the file.
     """
-    import joblib
+    from .modelio import load_model
 
-    model = joblib.load(model_path)
+    model = load_model(model_path)
     stacker = _find_stacker(model)
     if stacker is None:
         raise ValueError("no fitted stacked classifier (estimators_ per block) found in the model")
@@ -988,10 +991,12 @@ def _blank_recording(recording, modalities):
 
     streams, present = dict(recording.streams), dict(recording.present)
     for modality in modalities:
+        if modality not in recording.streams:
+            continue  # not in the recording's split at all: absent already
         streams[modality] = np.full_like(recording.streams[modality], np.nan)
         present[modality] = np.zeros_like(recording.present[modality])
     return Recording(recording.rec_id, recording.time, streams, present, recording.labels, recording.agreement,
-                     recording.meta)
+                     recording.meta, dict(recording.columns), dict(recording.rates))
 
 
 def _model_sources():
@@ -1031,7 +1036,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
       alone, that modality's own pipeline (``pipelines.SINGLE_MODALITY``); for all but one,
       the stack on the other three (``pipelines.STACKED_WITHOUT``), which tells how much of
       the drop is the information lost and how much the deleted-at-test model's handling of it;
-    - ``baseline``: the BiLSTM baseline (``BUILD/baseline/model.joblib``) on the aligned test
+    - ``baseline``: the BiLSTM baseline (``BUILD/baseline/model.skops``) on the aligned test
       recordings with the deleted modalities missing on every frame.
 
     Besides, for the comparisons of the stack: ``smoothing`` scores the trained pipeline
@@ -1044,7 +1049,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     data_dir : str or os.PathLike
         Dataset root; ``answers/SPLIT`` gives the truth.
     build_dir : str or os.PathLike
-        Build folder with ``features/`` (train and ``split``) and ``models/PIPELINE.joblib``.
+        Build folder with ``features/`` (train and ``split``) and ``models/PIPELINE.skops``.
     split : str, default="test"
     pipeline : str, default="stacked_gbm"
     train_single : bool, default=True
@@ -1062,7 +1067,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     pathlib.Path
         ``BUILD/modalities.json``.
     """
-    import joblib
+    from .modelio import load_model
     import pandas as pd
     from tqdm.auto import tqdm
 
@@ -1074,7 +1079,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
 
     data_dir, build_dir = Path(data_dir), Path(build_dir)
     features = build_dir / "features"
-    model_path = build_dir / "models" / f"{pipeline}.joblib"
+    model_path = build_dir / "models" / f"{pipeline}.skops"
     for path, hint in ((features / f"{split}.parquet", f"emo-gbm features --splits train {split}"),
                        (model_path, f"emo-gbm train --pipeline {pipeline}")):
         if not path.is_file():
@@ -1089,11 +1094,11 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     for rec_id in n_frames:
         _, labels, agreement = read_labels(answers / f"{rec_id}.csv")
         truths[rec_id] = (labels, agreement)
-    model = joblib.load(model_path)
+    model = load_model(model_path)
     if hasattr(model, "set_n_jobs"):
         model.set_n_jobs(n_jobs)
     conditions = modality_conditions()
-    baseline_path = build_dir / "baseline" / "model.joblib"
+    baseline_path = build_dir / "baseline" / "model.skops"
     use_baseline = baseline and baseline_path.is_file()
     total = (len(conditions) * (2 if use_baseline else 1) + len(SINGLE_MODALITY)
              + len(STACKED_WITHOUT) + 1)
@@ -1128,7 +1133,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
 
     def trained_scores(name):
         """Scores of pipeline ``name``, trained here when missing or stale (None without a model)."""
-        path = build_dir / "models" / f"{name}.joblib"
+        path = build_dir / "models" / f"{name}.skops"
         seconds = None
         if train_single and train_features.is_file() and _stale(path, train_features):
             started = time.perf_counter()
@@ -1160,7 +1165,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
         from .baseline import predict_baseline
         from .io import load_split
 
-        bilstm = joblib.load(baseline_path)
+        bilstm = load_model(baseline_path)
         test_recordings = load_split(data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=True)
         for name, deleted in conditions.items():
             predictions = predict_baseline(bilstm, [_blank_recording(r, deleted) for r in test_recordings])

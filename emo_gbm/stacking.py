@@ -456,6 +456,92 @@ def _blank(X_block, rows, missing_position):
         X_block[rows, missing_position] = 1.0
 
 
+class ModalityBlocks:
+    """The blocks of a :class:`StackedModalityClassifier`, one set per modality, resolved at fit time.
+
+    Given to the stacker's ``blocks``, it reads the modalities from the feature names of the
+    window table (``<modality>__<column>__<statistic>`` and ``<modality>__missing_frac``,
+    :mod:`emo_gbm.windows`), so that every modality of the data gets its base models, a
+    fifth one included. Per modality, in the order the modalities first appear:
+
+    - a block named ``<modality>`` with every statistic of the modality (its missing fraction
+      excluded), fitted by ``estimator``;
+    - for each ``(suffix, statistic, expert, grid)`` of ``experts``, a block named
+      ``<modality><suffix>`` with the modality's columns of that statistic (skipped when it
+      has none), fitted by a clone of ``expert``, its settings chosen over ``grid``
+      (the stacker's ``base_grid``; None: nothing to choose).
+
+    Every block of a modality reads the modality's missing fraction (one dropout unit).
+
+    Parameters
+    ----------
+    estimator : classifier
+    experts : sequence of (str, str, classifier, dict or None), default=()
+
+    Examples
+    --------
+    >>> names = ["eyes__missing_frac", "eyes__c000__mean", "eyes__c000__std",
+    ...          "physio__missing_frac", "physio__eda__mean", "physio__eda__std"]
+    >>> spec = ModalityBlocks(default_linear_expert(), [("_linear", "mean", default_linear_expert(), None)])(names)
+    >>> spec["modality_columns"]["physio"], spec["modality_columns"]["physio_linear"]
+    (['physio__eda__mean', 'physio__eda__std'], ['physio__eda__mean'])
+    >>> spec["missing_columns"]["physio_linear"]
+    'physio__missing_frac'
+    """
+
+    separator = "__"
+
+    def __init__(self, estimator, experts=()):
+        self.estimator = estimator
+        self.experts = experts
+
+    def __repr__(self):
+        suffixes = ", ".join(repr(suffix) for suffix, *_ in self.experts)
+        return f"ModalityBlocks({type(self.estimator).__name__}, experts=[{suffixes}])"
+
+    def __call__(self, feature_names):
+        """The stacker's ``modality_columns``, ``missing_columns``, ``estimator`` and ``base_grid``.
+
+        Parameters
+        ----------
+        feature_names : sequence of str
+
+        Returns
+        -------
+        dict
+        """
+        sep = self.separator
+        by_modality = {}
+        for name in feature_names:
+            parts = str(name).split(sep)
+            if len(parts) == 2 and parts[1] == "missing_frac":
+                by_modality.setdefault(parts[0], {"missing": None, "columns": []})["missing"] = name
+            elif len(parts) == 3:
+                by_modality.setdefault(parts[0], {"missing": None, "columns": []})["columns"].append((name, parts[2]))
+        if not by_modality:
+            raise ValueError("no feature name of the form <modality>__<column>__<statistic>: cannot find the modalities")
+        columns, missing, estimators, grid = {}, {}, {}, {}
+        for modality, found in by_modality.items():
+            own = []
+            if found["columns"]:
+                own.append(modality)
+                columns[modality] = [name for name, _ in found["columns"]]
+                estimators[modality] = self.estimator
+            for suffix, statistic, expert, expert_grid in self.experts:
+                chosen = [name for name, stat in found["columns"] if stat == statistic]
+                if chosen:
+                    block = f"{modality}{suffix}"
+                    own.append(block)
+                    columns[block] = chosen
+                    estimators[block] = clone(expert)
+                    if expert_grid:
+                        grid[block] = {key: list(values) for key, values in expert_grid.items()}
+            if found["missing"] is not None:
+                for block in own:
+                    missing[block] = found["missing"]
+        return {"modality_columns": columns, "missing_columns": missing, "estimator": estimators, "base_grid": grid}
+
+
 class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
     """Per-modality base classifiers stacked under a meta-learner, with grouped folds.
 
@@ -534,6 +620,12 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         in training, on its rows, among the base models of the present modalities
         (``absence_blocks_``); without it, a row lacking the chosen model's modality gets
         that model's blank-input answer. The meta-learners are fitted either way.
+    blocks : callable, default=None
+        Resolves the blocks at fit time from the feature names of ``X`` (a DataFrame):
+        called with them, it returns a dict with any of ``modality_columns``,
+        ``missing_columns``, ``estimator`` and ``base_grid``, which then replace those
+        parameters (e.g. :class:`ModalityBlocks`: one set of base models per modality
+        present). None: the parameters as given.
     tune_rounds : bool, default=True
         For LightGBM and XGBoost base estimators, choose each block's number of boosting
         rounds by grouped cross-validation: the fold models are fitted with the
@@ -555,6 +647,9 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         Only when ``X`` has feature names.
     blocks_ : dict of str to ndarray of int
         Column positions of each block (its missing-fraction column included).
+    block_params_ : dict
+        The ``modality_columns``, ``missing_columns``, ``estimator`` and ``base_grid`` used
+        (those ``blocks`` resolved, or the parameters).
     missing_positions_ : dict of str to int or None
         Position of each block's missing-fraction column in ``X``.
     estimators_ : dict of str to classifier
@@ -636,6 +731,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         sequence_mean=False,
         meta_per_absence=False,
         base_fallback=False,
+        blocks=None,
         tune_rounds=True,
         random_state=None,
         n_jobs=1,
@@ -652,6 +748,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         self.sequence_mean = sequence_mean
         self.meta_per_absence = meta_per_absence
         self.base_fallback = base_fallback
+        self.blocks = blocks
         self.tune_rounds = tune_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -676,20 +773,38 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"column {column!r} is not a column of X")
         return int(matches[0])
 
+    def _block_params(self):
+        """``modality_columns``, ``missing_columns``, ``estimator``, ``base_grid``: resolved by ``blocks`` or as given."""
+        params = {
+            "modality_columns": self.modality_columns, "missing_columns": self.missing_columns,
+            "estimator": self.estimator, "base_grid": self.base_grid,
+        }
+        if self.blocks is not None:
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError("blocks resolves the blocks from feature names, but X has none (pass a DataFrame)")
+            resolved = self.blocks([str(name) for name in names])
+            unknown = sorted(set(resolved) - set(params))
+            if unknown:
+                raise ValueError(f"blocks returned unknown parameter(s) {unknown}")
+            params.update(resolved)
+        return params
+
     def _resolve_blocks(self):
-        if self.modality_columns is None:
+        modality_columns = self.block_params_["modality_columns"]
+        if modality_columns is None:
             blocks = {"all": np.arange(self.n_features_in_)}
         else:
-            if not isinstance(self.modality_columns, dict) or not self.modality_columns:
+            if not isinstance(modality_columns, dict) or not modality_columns:
                 raise ValueError("modality_columns must be a non-empty dict of block name -> columns, or None")
             blocks = {}
-            for name, columns in self.modality_columns.items():
+            for name, columns in modality_columns.items():
                 positions = [self._column_position(c) for c in columns]
                 if not positions:
                     raise ValueError(f"block {name!r} has no columns")
                 blocks[name] = np.asarray(positions, dtype=np.int64)
         missing = {name: None for name in blocks}
-        for name, column in (self.missing_columns or {}).items():
+        for name, column in (self.block_params_["missing_columns"] or {}).items():
             if name not in blocks:
                 raise ValueError(f"missing_columns names block {name!r}, which modality_columns does not define")
             missing[name] = self._column_position(column)
@@ -806,11 +921,12 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
 
     def _block_estimator(self, name):
         """The base classifier of one block."""
-        if isinstance(self.estimator, dict):
-            if name not in self.estimator:
+        estimator = self.block_params_["estimator"]
+        if isinstance(estimator, dict):
+            if name not in estimator:
                 raise ValueError(f"estimator is a dict without an entry for block {name!r}")
-            return self.estimator[name]
-        return default_base_estimator() if self.estimator is None else self.estimator
+            return estimator[name]
+        return default_base_estimator() if estimator is None else estimator
 
     def _missing_fractions(self, X):
         columns = [np.nan_to_num(X[:, position].astype(np.float64), nan=1.0) for position in self._missing_order()]
@@ -857,6 +973,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         sequences, positions = self._check_sequences(X, sequences, positions)
+        self.block_params_ = self._block_params()
         self.blocks_, self.missing_positions_ = self._resolve_blocks()
         rng = check_random_state(self.random_state)
         self.folds_ = self._make_folds(X, y_encoded, groups, rng)
@@ -870,7 +987,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         meta_dropout = self._dropout_blocks(codes.max() + 1, n_units, rng)[codes]
         seeds = rng.randint(2**31 - 1, size=len(block_names))
         base_grid = self._base_grid(block_names)
-        searched = set(self.base_grid or {})  # blocks with settings to choose from
+        searched = set(self.block_params_["base_grid"] or {})  # blocks with settings to choose from
         # The candidate base classifiers of every block: one, or one per setting of base_grid.
         base_candidates = {
             name: [clone(self._block_estimator(name)).set_params(**params) for params in base_grid[name]]
@@ -1077,7 +1194,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
 
     def _base_grid(self, block_names):
         """Block name -> the settings of its base classifier to choose from (``[{}]``: none)."""
-        grid = {} if self.base_grid is None else self.base_grid
+        grid = self.block_params_["base_grid"]
+        grid = {} if grid is None else grid
         if not isinstance(grid, dict):
             raise ValueError(f"base_grid must be a dict of block name -> dict of parameter -> values, got {grid!r}")
         for name in grid:

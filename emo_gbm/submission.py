@@ -5,16 +5,20 @@ template's header, rows and ``Time`` strings unchanged and exactly one ``1`` per
 as ``submission.zip`` with the folder ``prediction/`` at its root.
 """
 
+import lzma
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from .constants import ANSWERS_DIR, EMOTIONS, TEMPLATES_DIR
 from .errors import DataFormatError
+from .io import LABEL_HEADER, csv_files, read_grid_lines
+from .io import TEMPLATE_HEADER as TEMPLATE_COLUMNS
 
 N_CLASSES = len(EMOTIONS)
 TEMPLATE_HEADER = ",".join(("Time",) + EMOTIONS)
@@ -32,7 +36,7 @@ def _onehot_suffixes():
 
 
 def template_paths(data_dir, split):
-    """Sorted template files ``DATA/SPLIT/prediction/*.csv``.
+    """Sorted template files ``DATA/SPLIT/prediction/<id>.csv`` (dot-files ignored, as everywhere).
 
     Raises
     ------
@@ -42,38 +46,18 @@ def template_paths(data_dir, split):
     folder = Path(data_dir) / split / TEMPLATES_DIR
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no submission templates (folder missing)")
-    return sorted(folder.glob("*.csv"))
+    return list(csv_files(folder).values())
 
 
 def read_template_lines(path):
-    """Header and ``Time`` strings of a template, exactly as written in the file.
+    """Header and ``Time`` strings of a template, as :func:`emo_gbm.io.read_grid_lines` parses them.
 
     Returns
     -------
     header : str
     times : list of str
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFormatError(path, f"cannot read template ({exc.__class__.__name__})") from None
-    lines = text.splitlines()
-    if not lines:
-        raise DataFormatError(path, "empty template")
-    header = lines[0].strip()
-    if header != TEMPLATE_HEADER:
-        raise DataFormatError(path, f"template header must be '{TEMPLATE_HEADER}', found '{header}'", line=1)
-    times = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        cells = line.split(",")
-        if len(cells) != N_CLASSES + 1:
-            raise DataFormatError(path, f"expected {N_CLASSES + 1} cells, found {len(cells)}", line=number)
-        times.append(cells[0].strip())
-    if not times:
-        raise DataFormatError(path, "template has a header but no rows")
+    header, times, _ = read_grid_lines(path, TEMPLATE_COLUMNS)
     return header, times
 
 
@@ -87,7 +71,7 @@ def _zip_folder(prediction_dir, zip_path):
         directory = zipfile.ZipInfo(f"{TEMPLATES_DIR}/", date_time=_ZIP_DATE)
         directory.external_attr = 0o40755 << 16
         archive.writestr(directory, b"")
-        for path in sorted(Path(prediction_dir).glob("*.csv")):
+        for path in csv_files(prediction_dir).values():
             info = zipfile.ZipInfo(f"{TEMPLATES_DIR}/{path.name}", date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -156,34 +140,128 @@ def write_submission(predictions, data_dir, split, out_dir):
     return final_zip
 
 
-def _read_submission_files(submission):
-    """Map ``<id>.csv`` -> (display name, text) for a zip or a folder holding ``prediction/``."""
-    submission = Path(submission)
-    files = {}
-    if submission.is_file():
+#: A submitted file may be at most this many times its template's size (plus the margin below)
+#: once decompressed: a prediction row is as long as its template row, so anything far larger
+#: is not a prediction, and is never read into memory whole.
+SIZE_FACTOR = 4
+SIZE_MARGIN = 64 * 1024
+_CHUNK = 1 << 20
+_ZIP_METHODS = {
+    zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma",
+}
+_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError,
+                  NotImplementedError, ValueError)
+
+
+def size_limit(template):
+    """Largest decompressed size (bytes) accepted for the prediction of ``template``."""
+    return SIZE_FACTOR * Path(template).stat().st_size + SIZE_MARGIN
+
+
+def _read_bounded(stream, display, limit):
+    """Read a binary stream in chunks, stopping with an error as soon as it exceeds ``limit`` bytes."""
+    chunks, total = [], 0
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            raise DataFormatError(display, f"more than {limit} bytes once decompressed, far more than its template "
+                                           f"implies; not read further")
+        chunks.append(chunk)
+
+
+class _Submission:
+    """The ``prediction/<id>.csv`` files of a submission zip or folder, read on demand.
+
+    A zip must hold only ``prediction/`` and ``prediction/<id>.csv`` members (dot-files in
+    ``prediction/`` are ignored, as by every stage), each once.
+    """
+
+    def __init__(self, submission):
+        self.path = Path(submission)
+        self.archive = None
+        self.members = {}  # id -> ZipInfo or Path
+        if self.path.is_file():
+            self._open_zip()
+        elif self.path.is_dir():
+            folder = self.path / TEMPLATES_DIR if (self.path / TEMPLATES_DIR).is_dir() else self.path
+            self.members = csv_files(folder)
+        else:
+            raise FileNotFoundError(f"{self.path}: no such submission file or folder")
+
+    def _open_zip(self):
         try:
-            with zipfile.ZipFile(submission) as archive:
-                for name in archive.namelist():
-                    parts = name.split("/")
-                    if len(parts) == 2 and parts[0] == TEMPLATES_DIR and parts[1].endswith(".csv"):
-                        files[parts[1]] = (f"{submission}:{name}", archive.read(name))
-        except zipfile.BadZipFile:
-            raise DataFormatError(submission, "not a zip file") from None
-        if not files:
-            raise DataFormatError(submission, f"no {TEMPLATES_DIR}/<id>.csv entries at the root of the zip")
-    elif submission.is_dir():
-        folder = submission / TEMPLATES_DIR if (submission / TEMPLATES_DIR).is_dir() else submission
-        for path in sorted(folder.glob("*.csv")):
-            files[path.name] = (str(path), path.read_bytes())
-    else:
-        raise FileNotFoundError(f"{submission}: no such submission file or folder")
-    return files
+            self.archive = zipfile.ZipFile(self.path)
+            infos = self.archive.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise DataFormatError(self.path, f"not a zip file ({exc})" if str(exc) else "not a zip file") from None
+        seen, outside = set(), []
+        for info in infos:
+            name = info.filename
+            if name in seen:
+                raise DataFormatError(self.path, f"member {name} appears twice in the zip (which copy counts would "
+                                                 f"be ambiguous)")
+            seen.add(name)
+            folder, _, base = name.partition("/")
+            if folder == TEMPLATES_DIR and "/" not in base and "\\" not in base:
+                if base == "" or base.startswith("."):
+                    continue  # the folder entry; dot-files are not predictions
+                if base.endswith(".csv") and not info.is_dir():
+                    self.members[base[:-4]] = info
+                    continue
+            outside.append(name)
+        if outside:
+            raise DataFormatError(self.path, f"{len(outside)} member(s) are not {TEMPLATES_DIR}/<id>.csv: "
+                                             f"{', '.join(outside[:5])}{', ...' if len(outside) > 5 else ''}")
+        if not self.members:
+            raise DataFormatError(self.path, f"no {TEMPLATES_DIR}/<id>.csv entries at the root of the zip")
+
+    def display(self, rec_id):
+        member = self.members[rec_id]
+        return str(member) if isinstance(member, Path) else f"{self.path}:{member.filename}"
+
+    def read(self, rec_id, limit):
+        """Bytes of one file, never more than ``limit`` of them (else a :class:`DataFormatError`)."""
+        member, display = self.members[rec_id], self.display(rec_id)
+        if isinstance(member, Path):
+            try:
+                with open(member, "rb") as stream:
+                    return _read_bounded(stream, display, limit)
+            except OSError as exc:
+                raise DataFormatError(display, f"cannot read ({exc.strerror or exc})") from None
+        if member.flag_bits & 0x1:
+            raise DataFormatError(display, "encrypted zip member; a submission must not be encrypted")
+        if member.compress_type not in _ZIP_METHODS:
+            raise DataFormatError(display, f"unsupported compression method {member.compress_type} (use deflate)")
+        if member.file_size > limit:
+            raise DataFormatError(display, f"{member.file_size} bytes once decompressed, more than the {limit} its "
+                                           f"template implies; not read")
+        try:
+            with self.archive.open(member) as stream:
+                return _read_bounded(stream, display, limit)
+        except DataFormatError:
+            raise
+        except _MEMBER_ERRORS as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataFormatError(display, f"corrupt or unreadable zip member ({reason})") from None
+
+    def close(self):
+        if self.archive is not None:
+            self.archive.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def _parse_prediction(display, raw, header, times):
     """Class index per row of one submitted file, checked against its template."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataFormatError(display, "not UTF-8 text") from None
     lines = [line for line in text.splitlines()]
@@ -237,22 +315,26 @@ def check_submission(submission, data_dir, split="test"):
     from .metrics import score_recordings
 
     templates = template_paths(data_dir, split)
-    files = _read_submission_files(submission)
-    template_names = {p.name for p in templates}
-    absent = sorted(template_names - set(files))
-    if absent:
-        raise DataFormatError(
-            submission, f"{len(absent)} template(s) have no prediction file, e.g. {', '.join(absent[:5])}"
-        )
-    extra = sorted(set(files) - template_names)
-    if extra:
-        raise DataFormatError(submission, f"{len(extra)} file(s) match no template, e.g. {', '.join(extra[:5])}")
-    predictions, frames = {}, 0
-    for path in templates:
-        header, times = read_template_lines(path)
-        display, raw = files[path.name]
-        predictions[path.stem] = _parse_prediction(display, raw, header, times)
-        frames += len(times)
+    template_names = {p.stem for p in templates}
+    with _Submission(submission) as files:
+        absent = sorted(template_names - set(files.members))
+        if absent:
+            raise DataFormatError(
+                submission, f"{len(absent)} template(s) have no prediction file, e.g. "
+                            f"{', '.join(f'{a}.csv' for a in absent[:5])}"
+            )
+        extra = sorted(set(files.members) - template_names)
+        if extra:
+            raise DataFormatError(
+                submission, f"{len(extra)} file(s) match no template, e.g. {', '.join(f'{e}.csv' for e in extra[:5])}"
+            )
+        predictions, grids, frames = {}, {}, 0
+        for path in templates:
+            header, times = read_template_lines(path)
+            raw = files.read(path.stem, size_limit(path))
+            predictions[path.stem] = _parse_prediction(files.display(path.stem), raw, header, times)
+            grids[path.stem] = times
+            frames += len(times)
     result = {"split": split, "recordings": len(templates), "frames": frames}
     answers_dir = Path(data_dir) / ANSWERS_DIR / split
     if answers_dir.is_dir():
@@ -261,9 +343,18 @@ def check_submission(submission, data_dir, split="test"):
             answer = answers_dir / path.name
             if not answer.is_file():
                 raise DataFormatError(answer, "answer file missing for this template")
-            time, labels, agreement = read_labels(answer)
-            if len(labels) != len(predictions[path.stem]):
-                raise DataFormatError(answer, f"{len(labels)} rows, the template has {len(predictions[path.stem])}")
+            _, labels, agreement = read_labels(answer)
+            _check_answer_times(answer, path, grids[path.stem])
             truths[path.stem] = (labels, agreement)
         result["scores"] = score_recordings(predictions, truths)
     return result
+
+
+def _check_answer_times(answer, template, template_times):
+    """The answers' ``Time`` strings must be the template's, row by row."""
+    _, times, lines = read_grid_lines(answer, LABEL_HEADER)
+    for time, expected, line in zip(times, template_times, lines.tolist()):
+        if time != expected:
+            raise DataFormatError(answer, f"Time '{time}' differs from the template's '{expected}' ({template})", line)
+    if len(times) != len(template_times):
+        raise DataFormatError(answer, f"{len(times)} rows, the template {template} has {len(template_times)}")

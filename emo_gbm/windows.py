@@ -12,7 +12,14 @@ whose name starts with ``flag_`` describe the binary eye flags
 ``"default"`` set summarises the level and spread of each column; ``"dynamics"`` adds
 :data:`DYNAMICS_STATISTICS`, which describe how the column moves within the window
 (autocorrelation, mean crossings, drift between the halves, spread relative to the recording).
+
+The modalities and their columns come from the data: a feature is named
+``<modality>__<source column>__<statistic>`` (e.g. ``audio__F0semitoneFrom27.5Hz_sma3nz__mean``,
+``face_nn__c000__mean`` for a file without a header), and each modality has
+``<modality>__missing_frac``. :class:`WindowFeaturizer` learns them in ``fit``.
 """
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -22,6 +29,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .constants import EMOTIONS, EYE_FLAG_COLUMNS, FRAME_RATE, MODALITIES, N_FEATURES
+from .recording import order_modalities, positional_columns
 
 #: Statistics of continuous columns, in the order their columns appear.
 #: ``mean_dev`` is the window mean minus the mean of the whole recording (over its present
@@ -179,16 +187,61 @@ def resolve_statistics(stats):
     return [s for s in STATISTICS if s in names]
 
 
-def _column_plan(modality, statistics):
+#: Separator of the parts of a feature name (modality, source column, statistic).
+SEPARATOR = "__"
+
+#: Characters a source column name cannot keep in a feature name: those LightGBM (JSON) and
+#: XGBoost refuse in feature names, quotes, backslashes and white space.
+_UNSAFE_CHARACTERS = re.compile(r'[\s"\',:\[\]{}<>\\]')
+
+
+def sanitize_column_names(names):
+    """Source column names made valid and unique as the middle part of feature names.
+
+    Characters that LightGBM or XGBoost refuse in feature names (``"',:[]{}<>``, backslash,
+    white space) become ``_``; runs of ``_`` (so the separator ``__``) become one ``_``, and
+    ``_`` is stripped from both ends. An empty result takes the column's positional name
+    (``c007``); a repeated one gets ``_2``, ``_3``, ... Names that need none of this are kept.
+
+    Parameters
+    ----------
+    names : sequence of str
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> sanitize_column_names(["F0semitoneFrom27.5Hz_sma3nz", "hand__left", "x [m]", "", "x_m"])
+    ('F0semitoneFrom27.5Hz_sma3nz', 'hand_left', 'x_m', 'c003', 'x_m_2')
+    """
+    result, seen = [], set()
+    for j, name in enumerate(names):
+        clean = re.sub(r"_{2,}", "_", _UNSAFE_CHARACTERS.sub("_", str(name))).strip("_") or f"c{j:03d}"
+        unique, k = clean, 2
+        while unique in seen:
+            unique, k = f"{clean}_{k}", k + 1
+        seen.add(unique)
+        result.append(unique)
+    return tuple(result)
+
+
+def _is_positional(names):
+    return tuple(names) == positional_columns(len(names))
+
+
+def _column_plan(modality, statistics, n_columns=None):
     """Which columns of ``modality`` get which statistics.
 
     Returns a list of ``(column_indices, statistic_names)`` pairs. The eye flags get the flag
-    statistics when the set has any; otherwise they are summarised like continuous columns.
+    statistics when the set has any and ``eyes`` has the contract's columns; otherwise they
+    are summarised like continuous columns.
     """
-    n_features = N_FEATURES[modality]
+    n_features = N_FEATURES[modality] if n_columns is None else int(n_columns)
     continuous = [s for s in statistics if s in CONTINUOUS_STATISTICS]
     flags = [s for s in statistics if s in FLAG_STATISTICS]
-    if modality != "eyes" or not flags:
+    if modality != "eyes" or not flags or n_features != N_FEATURES["eyes"]:
         return [(np.arange(n_features), continuous)] if continuous else []
     flag_columns = np.asarray(EYE_FLAG_COLUMNS)
     other_columns = np.setdiff1d(np.arange(n_features), flag_columns)
@@ -196,42 +249,78 @@ def _column_plan(modality, statistics):
     return plan + [(flag_columns, flags)]
 
 
-def feature_names(modalities=MODALITIES, stats="default"):
+def _default_columns(modalities):
+    unknown = [m for m in modalities if m not in N_FEATURES]
+    if unknown:
+        raise ValueError(f"the columns of modality {unknown[0]!r} are not known: give them (from the data)")
+    return {m: positional_columns(N_FEATURES[m]) for m in modalities}
+
+
+def feature_names(modalities=MODALITIES, stats="default", columns=None):
     """Names of the feature columns :class:`WindowFeaturizer` produces, in order.
 
     Parameters
     ----------
     modalities : sequence of str
-        Modalities, each from :data:`~emo_gbm.constants.MODALITIES`.
+        Modalities, in output order.
     stats : str or list of str
         A feature set name or a list of statistic names.
+    columns : dict of str to sequence of str, optional
+        Modality -> its source column names (sanitised here, :func:`sanitize_column_names`).
+        None: the four modalities of the challenge with their contract widths, positional names.
 
     Returns
     -------
     names : list of str
-        Per modality: ``"<modality>__missing_frac"``, then ``"<modality>__f<jjj>__<stat>"``
-        for each column ``jjj`` and statistic.
+        Per modality: ``"<modality>__missing_frac"``, then ``"<modality>__<column>__<stat>"``
+        for each column and statistic.
 
     Examples
     --------
     >>> feature_names(["eyes"], "minimal")[:3]
-    ['eyes__missing_frac', 'eyes__f000__mean', 'eyes__f000__std']
+    ['eyes__missing_frac', 'eyes__c000__mean', 'eyes__c000__std']
     >>> len(feature_names(["eyes"], "default"))  # 4 continuous x 10 + 2 flags x 2 + 1
     45
     >>> len(feature_names(["eyes"], "dynamics"))  # 4 continuous x 14 + 2 flags x 2 + 1
     61
+    >>> feature_names(["physio"], ["mean"], columns={"physio": ["eda", "heart rate"]})
+    ['physio__missing_frac', 'physio__eda__mean', 'physio__heart_rate__mean']
     """
     statistics = resolve_statistics(stats)
+    columns = _default_columns(modalities) if columns is None else columns
     names = []
     for modality in modalities:
-        names.append(f"{modality}__missing_frac")
+        names.append(f"{modality}{SEPARATOR}missing_frac")
+        labels = sanitize_column_names(columns[modality])
         per_column = {}
-        for columns, stat_names in _column_plan(modality, statistics):
-            for j in columns:
-                per_column[int(j)] = [f"{modality}__f{j:03d}__{s}" for s in stat_names]
+        for indices, stat_names in _column_plan(modality, statistics, len(labels)):
+            for j in indices:
+                per_column[int(j)] = [f"{modality}{SEPARATOR}{labels[j]}{SEPARATOR}{s}" for s in stat_names]
         for j in sorted(per_column):
             names.extend(per_column[j])
     return names
+
+
+def columns_from_feature_names(names):
+    """Modality -> source column names, read back from feature names (other names ignored).
+
+    The inverse of :func:`feature_names` on a window table's columns: modalities and columns
+    in the order they first appear.
+
+    Examples
+    --------
+    >>> columns_from_feature_names(["rec_id", "eyes__missing_frac", "eyes__c000__mean", "eyes__c000__std",
+    ...                             "eyes__c001__mean", "physio__missing_frac", "physio__eda__mean"])
+    {'eyes': ('c000', 'c001'), 'physio': ('eda',)}
+    """
+    columns = {}
+    for name in names:
+        parts = str(name).split(SEPARATOR)
+        if len(parts) == 2 and parts[1] == "missing_frac":
+            columns.setdefault(parts[0], {})
+        elif len(parts) == 3 and parts[2] in STATISTICS:
+            columns.setdefault(parts[0], {})[parts[1]] = None
+    return {m: tuple(found) for m, found in columns.items()}
 
 
 def _window_sums(values, starts, stops):
@@ -459,7 +548,28 @@ def window_labels(labels, agreement, starts, stops):
     return window_labels, mean_agreement.astype(np.float32)
 
 
-def featurize_recording(recording, length=400, hop=100, stats="default", modalities=MODALITIES):
+def _matching_columns(recording, modality, expected):
+    """Check that ``recording``'s columns of ``modality`` are ``expected`` (sanitised names).
+
+    Positional names on either side (a file without a header, arrays without names) match
+    any names of the same count.
+    """
+    width = np.shape(recording.streams[modality])[1]
+    found = sanitize_column_names(recording.column_names(modality))
+    if len(found) != width:
+        raise ValueError(f"recording {recording.rec_id}: {modality} names {len(found)} columns for {width} features")
+    if found == tuple(expected) or (len(found) == len(expected) and (_is_positional(found) or _is_positional(expected))):
+        return
+    if len(found) != len(expected):
+        detail = f"{len(found)} feature columns, expected {len(expected)}"
+    else:
+        j = next(k for k, (a, b) in enumerate(zip(found, expected)) if a != b)
+        detail = f"column {j + 1} is {found[j]!r}, expected {expected[j]!r}"
+    raise ValueError(f"recording {recording.rec_id}: {modality} has other columns than the featurizer was fitted on "
+                     f"({detail})")
+
+
+def featurize_recording(recording, length=400, hop=100, stats="default", modalities=None, columns=None):
     """Window table of one recording: meta columns, then features (see :class:`WindowFeaturizer`).
 
     Parameters
@@ -470,8 +580,12 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
         Window length and hop in frames.
     stats : str or list of str
         A feature set name or a list of statistic names.
-    modalities : sequence of str
-        Modalities to summarise.
+    modalities : sequence of str, optional
+        Modalities to summarise, in output order. None: those of ``columns``, else every
+        modality of the recording (:func:`~emo_gbm.recording.order_modalities`).
+    columns : dict of str to sequence of str, optional
+        Modality -> the columns to expect (as fitted): a modality the recording lacks gets
+        NaN statistics and missing fraction 1. None: the recording's own columns.
 
     Returns
     -------
@@ -484,15 +598,28 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
     >>> from emo_gbm.recording import Recording
     >>> rec = Recording.empty("id00000001", np.arange(500) / 100)
     >>> table = featurize_recording(rec, length=400, hop=100, stats="minimal")
-    >>> table[["start", "stop", "audio__missing_frac", "audio__f000__mean"]].values.tolist()
+    >>> table[["start", "stop", "audio__missing_frac", "audio__c000__mean"]].values.tolist()
     [[0.0, 400.0, 1.0, nan], [100.0, 500.0, 1.0, nan]]
     """
     statistics = resolve_statistics(stats)
+    if modalities is None:
+        modalities = list(columns) if columns is not None else order_modalities(recording.streams)
+    if columns is None:
+        columns = {m: recording.column_names(m) for m in modalities if m in recording.streams}
+    columns = {m: sanitize_column_names(columns[m]) for m in modalities}
     n_frames = recording.n_frames
     starts = window_starts(n_frames, length, hop)
     stops = np.minimum(starts + length, n_frames)
     blocks = []
     for modality in modalities:
+        plan = _column_plan(modality, statistics, len(columns[modality]))
+        if modality not in recording.streams:
+            # a modality this recording does not have at all: absent on every frame
+            blocks.append(np.ones((len(starts), 1)))
+            n_stats = sum(len(indices) * len(stat_names) for indices, stat_names in plan)
+            blocks.append(np.full((len(starts), n_stats), np.nan))
+            continue
+        _matching_columns(recording, modality, columns[modality])
         present = np.asarray(recording.present[modality], dtype=bool)
         missing = _divide(_window_sums(~present, starts, stops), stops - starts)
         # A frame with no data but a zero count would divide by zero: such windows are
@@ -501,9 +628,9 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
         stream = np.asarray(recording.streams[modality], dtype=np.float32)
         stream = np.where(present[:, None], stream, np.nan)
         per_column = {}
-        for columns, stat_names in _column_plan(modality, statistics):
-            column_stats = _column_statistics(stream[:, columns], starts, stops, length, stat_names)
-            for position, j in enumerate(columns):
+        for indices, stat_names in plan:
+            column_stats = _column_statistics(stream[:, indices], starts, stops, length, stat_names)
+            for position, j in enumerate(indices):
                 per_column[int(j)] = column_stats[:, position, :]
         if per_column:
             blocks.append(np.concatenate([per_column[j] for j in sorted(per_column)], axis=1))
@@ -520,7 +647,7 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
             "weight": weight,
         }
     )
-    names = feature_names(modalities, statistics)
+    names = feature_names(modalities, statistics, columns)
     return pd.concat([meta, pd.DataFrame(features, columns=names)], axis=1)
 
 
@@ -537,8 +664,10 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
         window padded with missing frames.
     stats : str or list of str, default="default"
         A feature set name from :data:`FEATURE_SETS` or a list of statistic names.
-    modalities : sequence of str, default=MODALITIES
-        Modalities to summarise.
+    modalities : sequence of str or None, default=None
+        Modalities to summarise. None: every modality of the data ``fit`` sees.
+    exclude : sequence of str, default=()
+        Modalities left out (of those ``modalities`` selects).
     n_jobs : int, default=1
         Recordings featurised in parallel (joblib). The output does not depend on it.
 
@@ -546,6 +675,14 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
     ----------
     statistics_ : list of str
         The resolved statistic names.
+    modalities_ : list of str
+        The modalities summarised, in output order (the challenge's four first, then the
+        others by name; or the order of ``modalities``).
+    columns_ : dict of str to tuple of str
+        Each modality's source column names (sanitised, :func:`sanitize_column_names`).
+    rates_ : dict of str to float
+        Median sampling rate of each modality over the files ``fit`` saw (measured from
+        their Time columns); empty when fitted without recordings.
     feature_names_out_ : ndarray of str
         The feature column names (meta columns excluded).
 
@@ -555,8 +692,10 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
     (frame indices, ``stop`` exclusive), ``group`` (the actor when the recording's meta
     names one, else the recording id), ``label`` (agreement-weighted majority class of the
     window's frames, -1 when unknown) and ``weight`` (mean agreement, 1 when unknown),
-    followed by the float32 features. Statistics ignore missing frames; a modality with no
-    present frame in a window has NaN statistics and missing fraction 1.
+    followed by the float32 features: exactly the columns learned in ``fit``, whatever the
+    transformed recordings hold. Statistics ignore missing frames; a modality with no
+    present frame in a window, or that a recording lacks altogether, has NaN statistics
+    and missing fraction 1. A modality ``fit`` did not see is ignored.
 
     Examples
     --------
@@ -568,44 +707,141 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
     >>> table = WindowFeaturizer(stats="minimal", modalities=["eyes"]).fit_transform([rec])
     >>> table.shape
     (7, 19)
-    >>> float(table["eyes__f000__mean"].iloc[0]), float(table["eyes__missing_frac"].iloc[0])
+    >>> float(table["eyes__c000__mean"].iloc[0]), float(table["eyes__missing_frac"].iloc[0])
     (1.0, 0.0)
+
+    A modality beyond the challenge's four, with its own column names:
+
+    >>> rec = Recording.empty("id00000002", np.arange(500) / 100, columns={"physio": ["eda", "bvp"]})
+    >>> featurizer = WindowFeaturizer(stats=["mean"]).fit([rec])
+    >>> featurizer.modalities_, list(featurizer.get_feature_names_out())
+    (['physio'], ['physio__missing_frac', 'physio__eda__mean', 'physio__bvp__mean'])
     """
 
-    def __init__(self, length=400, hop=100, stats="default", modalities=MODALITIES, n_jobs=1):
+    def __init__(self, length=400, hop=100, stats="default", modalities=None, exclude=(), n_jobs=1):
         self.length = length
         self.hop = hop
         self.stats = stats
         self.modalities = modalities
+        self.exclude = exclude
         self.n_jobs = n_jobs
 
+    def _validate(self):
+        for name in ("length", "hop"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.modalities is not None and (isinstance(self.modalities, str) or not len(self.modalities)):
+            raise ValueError(f"modalities must be None or a non-empty sequence of names, got {self.modalities!r}")
+        self.statistics_ = resolve_statistics(self.stats)
+
+    def fit_schema(self, columns, rates=None):
+        """Learn the modalities and their columns from a schema: modality -> column names.
+
+        ``modalities`` and ``exclude`` select among them, as in :meth:`fit`.
+
+        Parameters
+        ----------
+        columns : dict of str to sequence of str
+            E.g. another fitted featurizer's ``columns_``, or ``Recording.columns``.
+        rates : dict of str to float, optional
+            Kept as ``rates_``.
+
+        Returns
+        -------
+        self : WindowFeaturizer
+
+        Examples
+        --------
+        >>> WindowFeaturizer(stats=["mean"]).fit_schema({"physio": ["eda"]}).get_feature_names_out().tolist()
+        ['physio__missing_frac', 'physio__eda__mean']
+        """
+        self._validate()
+        available = order_modalities(columns) if self.modalities is None else list(self.modalities)
+        missing = [m for m in available if m not in columns]
+        if missing:
+            raise ValueError(f"modality {missing[0]!r} is not in the data (found: {', '.join(columns) or 'none'})")
+        self.modalities_ = [m for m in available if m not in set(self.exclude)]
+        if not self.modalities_:
+            raise ValueError(f"no modality left to summarise (data: {', '.join(columns) or 'none'}, "
+                             f"modalities={self.modalities!r}, exclude={self.exclude!r})")
+        self.columns_ = {m: sanitize_column_names(columns[m]) for m in self.modalities_}
+        self.rates_ = {m: rates[m] for m in self.modalities_ if rates and m in rates}
+        self.feature_names_out_ = np.asarray(
+            feature_names(self.modalities_, self.statistics_, self.columns_), dtype=object
+        )
+        return self
+
     def fit(self, recordings=None, y=None):
-        """Validate the parameters; the featurizer learns nothing from data.
+        """Learn the modalities and their columns from ``recordings``.
 
         Parameters
         ----------
         recordings : list of Recording, optional
-            Ignored.
+            Every modality found in any of them (with ``modalities=None``), with the column
+            names of its recordings, which must agree. None (or empty): the four modalities
+            of the challenge with their contract widths and positional names.
         y : None
             Ignored.
 
         Returns
         -------
         self : WindowFeaturizer
+
+        Raises
+        ------
+        ValueError
+            When recordings disagree on a modality's columns, or a modality asked for is in
+            none of them.
         """
-        for name in ("length", "hop"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        unknown = [m for m in self.modalities if m not in MODALITIES]
-        if unknown or not len(self.modalities):
-            raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {self.modalities!r}")
-        self.statistics_ = resolve_statistics(self.stats)
-        self.feature_names_out_ = np.asarray(feature_names(self.modalities, self.statistics_), dtype=object)
-        return self
+        self._validate()
+        recordings = [] if recordings is None else list(recordings)
+        if not recordings:
+            wanted = MODALITIES if self.modalities is None else self.modalities
+            return self.fit_schema(_default_columns(wanted))
+        columns, owner, rates = {}, {}, {}
+        for rec in recordings:
+            for modality in rec.streams:
+                names = sanitize_column_names(rec.column_names(modality))
+                if modality not in columns:
+                    columns[modality], owner[modality] = names, rec.rec_id
+                elif names != columns[modality]:
+                    raise ValueError(
+                        f"recording {rec.rec_id}: {modality} has {len(names)} columns ({', '.join(names[:3])}, ...), "
+                        f"recording {owner[modality]} has {len(columns[modality])} "
+                        f"({', '.join(columns[modality][:3])}, ...)"
+                    )
+                if modality in rec.rates:
+                    rates.setdefault(modality, []).append(rec.rates[modality])
+        return self.fit_schema(columns, {m: float(np.median(r)) for m, r in rates.items()})
+
+    def fit_columns(self, names):
+        """Learn the modalities and their columns from the column names of a window table.
+
+        For a table this featurizer's kind wrote (cached features): the modalities and
+        columns are read back from the feature names (:func:`columns_from_feature_names`).
+
+        Parameters
+        ----------
+        names : sequence of str
+            E.g. ``windows.columns``; meta columns are ignored.
+
+        Returns
+        -------
+        self : WindowFeaturizer
+
+        Examples
+        --------
+        >>> names = ["rec_id", "eyes__missing_frac", "eyes__c000__mean", "physio__missing_frac",
+        ...          "physio__eda__mean"]
+        >>> WindowFeaturizer(stats=["mean"], exclude=["eyes"]).fit_columns(names).columns_
+        {'physio': ('eda',)}
+        """
+        self._validate()
+        return self.fit_schema(columns_from_feature_names(names))
 
     def transform(self, recordings):
-        """Window table of ``recordings``, rows in input order.
+        """Window table of ``recordings``, rows in input order, with exactly the fitted columns.
 
         Parameters
         ----------
@@ -621,7 +857,7 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
             columns = list(META_COLUMNS) + list(self.feature_names_out_)
             return pd.DataFrame({c: pd.Series(dtype=np.float32) for c in columns})
         tables = Parallel(n_jobs=self.n_jobs)(
-            delayed(featurize_recording)(rec, self.length, self.hop, self.statistics_, self.modalities)
+            delayed(featurize_recording)(rec, self.length, self.hop, self.statistics_, self.modalities_, self.columns_)
             for rec in recordings
         )
         return pd.concat(tables, axis=0, ignore_index=True)
@@ -644,4 +880,4 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
         columns : dict of str to list of str
         """
         check_is_fitted(self, "feature_names_out_")
-        return {m: [c for c in self.feature_names_out_ if c.startswith(f"{m}__")] for m in self.modalities}
+        return {m: [c for c in self.feature_names_out_ if c.startswith(f"{m}{SEPARATOR}")] for m in self.modalities_}

@@ -2,24 +2,27 @@
 
 Layout under the build folder::
 
-    BUILD/features/<split>.parquet             window table (meta columns + float32 features)
+    BUILD/features/<split>.parquet             window table (meta columns + float32 features); its
+                                               Parquet metadata holds the windowing and the schema
+                                               (modalities, their columns, measured rates)
     BUILD/features/<split>_recordings.parquet  rec_id, n_frames, group: every recording, in order
     BUILD/features/train_frames.parquet        rec_id, frame, label, agreement of every train frame
-    BUILD/models/<pipeline>.joblib             a fitted pipelines.FramePipeline
+    BUILD/models/<pipeline>.skops              a fitted pipelines.FramePipeline (skops, see emo_gbm.modelio)
 
 Training reads only the cached features; predictions are one label per template frame.
 """
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import modelio
 from .windows import WindowFeaturizer
 
 #: Hop between windows of the test splits: finer than for training, so that each frame's
@@ -27,6 +30,115 @@ from .windows import WindowFeaturizer
 PREDICT_HOP = 50
 
 _METADATA_KEY = b"emo_gbm.featurizer"
+
+
+STALE_FEATURES = "features in {build} were made from another dataset or the data changed; run make features"
+
+
+def dataset_fingerprint(data_dir, split):
+    """A key of the inputs of one split: the dataset root's absolute path and, for every file under
+    ``DATA/SPLIT/`` and ``DATA/meta.csv``, its relative path, size, inode and ``mtime_ns``.
+
+    Fast (``os.scandir``, no file is read). Names starting with ``.`` are skipped, as every stage
+    skips them; a symlinked folder is followed once (a loop is recorded, not followed).
+    Switching ``DATA`` to another dataset, or editing, adding, removing or replacing a file
+    changes it.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+    """
+    root = Path(os.path.abspath(data_dir))
+    lines = [str(root)]
+
+    def stat_line(relative, path):
+        try:
+            st = os.stat(path)
+        except OSError as error:
+            return f"{relative}\t{type(error).__name__}"
+        return f"{relative}\t{st.st_size}\t{st.st_ino}\t{st.st_mtime_ns}"
+
+    def walk(folder, relative, ancestors):
+        try:
+            with os.scandir(folder) as iterator:
+                entries = sorted(iterator, key=lambda e: e.name)
+        except OSError as error:
+            lines.append(f"{relative}/\t{type(error).__name__}")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            name = f"{relative}/{entry.name}"
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                lines.append(stat_line(name, entry.path))
+                continue
+            try:
+                st = entry.stat()
+                key = (st.st_dev, st.st_ino)
+            except OSError as error:
+                lines.append(f"{name}/\t{type(error).__name__}")
+                continue
+            if key in ancestors:
+                lines.append(f"{name}/\tloop")
+                continue
+            lines.append(f"{name}/")
+            walk(entry.path, name, ancestors | {key})
+
+    lines.append(stat_line("meta.csv", root / "meta.csv"))
+    walk(root / split, split, frozenset())
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def check_features_current(build_dir, split, data_dir=None):
+    """Refuse cached features of ``split`` made from another dataset, or from data changed since.
+
+    Parameters
+    ----------
+    build_dir : path
+    split : str
+    data_dir : path, optional
+        The dataset the caller means; default: the one the features were made from.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the split's features do not exist.
+    ValueError
+        If the features were made from another dataset, or the dataset's files changed since.
+    """
+    path = _features_dir(build_dir) / f"{split}.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run the features stage for split {split!r} first")
+    metadata = _featurizer_metadata(path)
+    made_from = metadata.get("data")
+    stale = STALE_FEATURES.format(build=build_dir)
+    if made_from is None or "fingerprint" not in metadata:
+        raise ValueError(f"{stale} ({path} has no dataset fingerprint)")
+    if data_dir is not None and os.path.abspath(data_dir) != made_from:
+        raise ValueError(f"{stale} ({path} is of {made_from}, not {os.path.abspath(data_dir)})")
+    if dataset_fingerprint(made_from, split) != metadata["fingerprint"]:
+        raise ValueError(f"{stale} (files of {made_from}/{split} changed since {path} was written)")
+    return metadata
+
+
+def _is_current(build_dir, split, data_dir, metadata):
+    """Whether the cached features of ``split`` match ``data_dir`` and the featurizer ``metadata``."""
+    out_dir = _features_dir(build_dir)
+    needed = [out_dir / f"{split}.parquet", out_dir / f"{split}_recordings.parquet"]
+    if split == "train":
+        needed.append(out_dir / "train_frames.parquet")
+    if not all(p.is_file() for p in needed):
+        return False
+    try:
+        cached = _featurizer_metadata(needed[0])
+    except (ValueError, OSError):
+        return False
+    return all(cached.get(k) == v for k, v in metadata.items())
 
 
 def _features_dir(build_dir):
@@ -59,7 +171,7 @@ def _progress_bar(progress, total, desc):
 
 
 def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_bad_files=False, progress=False,
-                  stats=None):
+                  stats=None, if_changed=False):
     """Load splits, cut them into windows, and cache the window tables as Parquet.
 
     Train windows use the pipelines' hop (:data:`pipelines.TRAIN_HOP`); test splits use the
@@ -82,11 +194,15 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
         Show progress bars.
     stats : str or None, default=None
         The feature set to compute; None: the pipelines' (:data:`pipelines.FEATURE_SET`).
+    if_changed : bool, default=False
+        Leave a split's cached features untouched when they were made from the same dataset
+        path with the same :func:`dataset_fingerprint` and window settings.
 
     Returns
     -------
     paths : dict of str to pathlib.Path
-        Split -> its window table.
+        Split -> its window table. Each table's Parquet metadata records the dataset's absolute
+        path and fingerprint, which :func:`train` and :func:`predict` check.
 
     Examples
     --------
@@ -104,18 +220,39 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     out_dir = _features_dir(build_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for split in splits:
-        recordings = load_split(
-            data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=skip_bad_files, progress=progress
-        )
+    train_columns, train_rewritten = None, False
+    # train first: its modalities and columns are the schema every test split is read with
+    for split in sorted(splits, key=lambda s: s != "train"):
         hop = TRAIN_HOP if split == "train" else PREDICT_HOP
+        fingerprint = dataset_fingerprint(data_dir, split)
+        metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": stats, "split": split,
+                    "data": os.path.abspath(data_dir), "fingerprint": fingerprint}
+        paths[split] = out_dir / f"{split}.parquet"
+        # a test split is read with train's schema: rewritten train features rewrite it too
+        if if_changed and not train_rewritten and _is_current(build_dir, split, data_dir, metadata):
+            continue
+        if split != "train" and train_columns is None:
+            train_columns = _train_columns(data_dir, skip_bad_files)
+        recordings = load_split(
+            data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=skip_bad_files, progress=progress,
+            columns=None if split == "train" else train_columns,
+        )
         featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=stats, n_jobs=n_jobs)
-        windows = featurizer.fit_transform(recordings)
+        if split == "train" or train_columns is None:
+            featurizer.fit(recordings)
+        else:
+            featurizer.fit_schema(train_columns, _median_rates(recordings))
+        if split == "train":
+            train_columns = {m: recordings[0].columns[m] for m in featurizer.modalities_} if recordings else {}
+        windows = featurizer.transform(recordings)
         if split == "train" and (windows["label"] < 0).any():
             raise ValueError(f"{data_dir}: train recordings without labels")
-        metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": stats, "split": split}
-        paths[split] = out_dir / f"{split}.parquet"
-        _write_parquet(windows, paths[split], metadata)
+        if dataset_fingerprint(data_dir, split) != fingerprint:
+            raise ValueError(f"{data_dir}/{split} changed while its features were computed; run the features stage again")
+        metadata["schema"] = _schema(featurizer)
+        train_rewritten = train_rewritten or split == "train"
+        # the window table last: it holds the fingerprint, so a crash before it leaves the old key
+        paths[split].unlink(missing_ok=True)
         recordings_table = pd.DataFrame(
             {
                 "rec_id": [r.rec_id for r in recordings],
@@ -136,8 +273,59 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
                 }
             )
             _write_parquet(frames, out_dir / "train_frames.parquet")
+        _write_parquet(windows, paths[split], metadata)
         del recordings, windows
     return paths
+
+
+def _schema(featurizer):
+    """The modalities, columns and measured rates of a fitted featurizer, for the cache's metadata."""
+    return {
+        "modalities": list(featurizer.modalities_),
+        "columns": {m: list(c) for m, c in featurizer.columns_.items()},
+        "rates": dict(featurizer.rates_),
+    }
+
+
+def _median_rates(recordings):
+    rates = {}
+    for rec in recordings:
+        for modality, rate in rec.rates.items():
+            rates.setdefault(modality, []).append(rate)
+    return {m: float(np.median(r)) for m, r in rates.items()}
+
+
+def _train_columns(data_dir, skip_bad_files):
+    """The train split's modalities and columns, read from its files' first lines; None without train."""
+    import warnings
+
+    from .errors import BadFileWarning
+    from .io import list_recordings, read_split_columns
+
+    try:
+        list_recordings(data_dir, "train")
+    except FileNotFoundError:
+        return None
+    columns, errors = read_split_columns(data_dir, "train", skip_bad_files)
+    for error in errors:
+        warnings.warn(str(error), BadFileWarning, stacklevel=3)
+    return columns
+
+
+def _check_schema(model, metadata, split):
+    """The cached windows of ``split`` must have the columns the model was trained on."""
+    fitted = getattr(model, "featurizer_", None)
+    schema = metadata.get("schema")
+    if fitted is None or schema is None:
+        return
+    for modality, columns in fitted.columns_.items():
+        found = schema["columns"].get(modality)
+        if found is None or tuple(found) != tuple(columns):
+            raise ValueError(
+                f"the cached {split} features have other {modality} columns than the model was trained on "
+                f"({'none' if found is None else len(found)} against {len(columns)}); rebuild the features "
+                "of every split (emo-gbm features) and retrain"
+            )
 
 
 def _read_windows(build_dir, split):
@@ -148,10 +336,10 @@ def _read_windows(build_dir, split):
 
 
 def _model_path(build_dir, pipeline):
-    return Path(build_dir) / "models" / f"{pipeline}.joblib"
+    return Path(build_dir) / "models" / f"{pipeline}.skops"
 
 
-def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False):
+def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False, data_dir=None):
     """Fit a named pipeline on the cached train features and save it.
 
     Parameters
@@ -166,11 +354,14 @@ def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False):
         Seeds folds, dropout and models: same features and seed, same model.
     progress : bool, default=False
         Show a progress bar of the stages.
+    data_dir : str or os.PathLike, optional
+        The dataset meant; default: the one the features were made from. Either way the
+        features must have been made from it as its files are now (:func:`check_features_current`).
 
     Returns
     -------
     path : pathlib.Path
-        ``BUILD/models/<pipeline>.joblib``.
+        ``BUILD/models/<pipeline>.skops``.
 
     Examples
     --------
@@ -178,12 +369,13 @@ def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False):
     >>> build = tempfile.mkdtemp()
     >>> _ = make_features("/work/shared/data/emodb", build, splits=["train"])
     >>> train(build, "eyes_only").name  # doctest: +SKIP
-    'eyes_only.joblib'
+    'eyes_only.skops'
     """
     from pipelines import get_pipeline
 
     model = get_pipeline(pipeline, random_state=seed, n_jobs=n_jobs)
     bar = _progress_bar(progress, 3, f"training {pipeline}")
+    check_features_current(build_dir, "train", data_dir)
     windows, metadata = _read_windows(build_dir, "train")
     frames_path = _features_dir(build_dir) / "train_frames.parquet"
     if not frames_path.is_file():
@@ -198,42 +390,42 @@ def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False):
     bar and bar.update()
     path = _model_path(build_dir, pipeline)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    joblib.dump(model, temporary)
-    os.replace(temporary, path)
+    modelio.save_model(model, path)
     bar and bar.update()
     bar and bar.close()
     return path
 
 
 def load_model(path):
-    """A fitted pipeline saved by :func:`train`."""
+    """A fitted pipeline saved by :func:`train` (skops behind an allow-list, see :mod:`emo_gbm.modelio`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; train the pipeline first")
-    return joblib.load(path)
+    return modelio.load_model(path)
 
 
-def _load_for_prediction(build_dir, split, pipeline, n_jobs):
+def _load_for_prediction(build_dir, split, pipeline, n_jobs, data_dir=None):
     path = _model_path(build_dir, pipeline)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; train pipeline {pipeline!r} first")
     model = load_model(path).set_n_jobs(n_jobs)
+    check_features_current(build_dir, split, data_dir)
     windows, metadata = _read_windows(build_dir, split)
     if metadata["length"] != model.featurizer.length:
         raise ValueError(f"cached {split} windows have {metadata['length']} frames, the model expects {model.featurizer.length}")
+    _check_schema(model, metadata, split)
     recordings = pd.read_parquet(_features_dir(build_dir) / f"{split}_recordings.parquet")
     n_frames = dict(zip(recordings["rec_id"], recordings["n_frames"].astype(int)))
     return model, windows, n_frames
 
 
-def predict(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, progress=False, smoothing=None):
+def predict(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, progress=False, smoothing=None, data_dir=None):
     """Frame labels of every recording of a split, from a trained pipeline.
 
     Parameters
     ----------
     build_dir : str or os.PathLike
-        Build root with ``features/<split>.parquet`` and ``models/<pipeline>.joblib``.
+        Build root with ``features/<split>.parquet`` and ``models/<pipeline>.skops``.
     split : str, default="test"
     pipeline : str, default="stacked_gbm"
     n_jobs : int, default=1
@@ -242,6 +434,8 @@ def predict(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, progress=
         Show a progress bar of the stages.
     smoothing : {"viterbi", "overlap", "argmax", "context"} or None, default=None
         None: the pipeline's own smoother (``smoothing_``, chosen in training).
+    data_dir : str or os.PathLike, optional
+        The dataset meant (see :func:`train`); the split's features must be current for it.
 
     Returns
     -------
@@ -256,7 +450,7 @@ def predict(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, progress=
     array([5, 5, 5, 5, 5], dtype=int8)
     """
     bar = _progress_bar(progress, 2, f"predicting {split}")
-    model, windows, n_frames = _load_for_prediction(build_dir, split, pipeline, n_jobs)
+    model, windows, n_frames = _load_for_prediction(build_dir, split, pipeline, n_jobs, data_dir)
     bar and bar.update()
     labels = model.predict_frames(windows, n_frames, smoothing=smoothing)
     bar and bar.update()
@@ -264,7 +458,7 @@ def predict(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, progress=
     return labels
 
 
-def predict_frame_proba(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1):
+def predict_frame_proba(build_dir, split="test", pipeline="stacked_gbm", n_jobs=1, data_dir=None):
     """Frame posteriors of every frame of a split from the pipeline's smoother (for reports and diagnostics).
 
     Overlap-added window posteriors, or for the ``"context"`` smoother its model's posteriors.
@@ -287,5 +481,5 @@ def predict_frame_proba(build_dir, split="test", pipeline="stacked_gbm", n_jobs=
     >>> proba["id110af0c0"].shape  # doctest: +SKIP
     (4123, 6)
     """
-    model, windows, n_frames = _load_for_prediction(build_dir, split, pipeline, n_jobs)
+    model, windows, n_frames = _load_for_prediction(build_dir, split, pipeline, n_jobs, data_dir)
     return model.predict_frame_proba(windows, n_frames)

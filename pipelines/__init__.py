@@ -32,7 +32,12 @@ from sklearn.linear_model import LogisticRegression
 
 from emo_gbm.constants import MODALITIES
 from emo_gbm.smoothing import FrameSmoother
-from emo_gbm.stacking import StackedModalityClassifier, default_base_estimator, default_linear_expert
+from emo_gbm.stacking import (
+    ModalityBlocks,
+    StackedModalityClassifier,
+    default_base_estimator,
+    default_linear_expert,
+)
 from emo_gbm.windows import WindowFeaturizer
 
 from .base import FramePipeline
@@ -85,49 +90,44 @@ CV_FOLDS = 5
 PLAIN_META_C_GRID = (0.001, 0.01, 0.1, 1.0)
 
 
-def _featurizer(modalities=MODALITIES):
-    return WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=FEATURE_SET, modalities=tuple(modalities))
+def _featurizer(modalities=None, exclude=(), stats=FEATURE_SET):
+    """Windows of every pipeline; ``modalities=None``: every modality of the data (learned at fit time)."""
+    return WindowFeaturizer(
+        length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=stats,
+        modalities=None if modalities is None else tuple(modalities), exclude=tuple(exclude),
+    )
 
 
-def _stacked(estimator, random_state, n_jobs, modalities=MODALITIES, linear=True, centred=True,
+def _stacked(estimator, random_state, n_jobs, modalities=None, linear=True, centred=True,
              meta_per_absence=META_PER_ABSENCE, dropout=MODALITY_DROPOUT, pooled=True, stats=FEATURE_SET,
-             base_fallback=BASE_FALLBACK):
-    """Base models per modality of ``modalities``: ``estimator`` on all of the modality's
-    statistics, and (``linear``, ``centred``) linear experts
-    (:func:`~emo_gbm.stacking.default_linear_expert`) on its window means and on its window
-    means minus the recording's mean; each expert's C is chosen over :data:`LINEAR_C_GRID` by
-    grouped cross-validation. The meta-learner is the product-of-experts logistic regression
-    (``pooled``) or a plain one on the blocks' log-posteriors."""
-    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=stats, modalities=tuple(modalities)).fit()
-    experts = [(LINEAR_SUFFIX, "__mean")] * linear + [(CENTRED_SUFFIX, "__mean_dev")] * centred
-    blocks, estimators, missing, grid = {}, {}, {}, {}
-    for modality, columns in featurizer.feature_names_by_modality().items():
-        blocks[modality] = [c for c in columns if not c.endswith("__missing_frac")]
-        estimators[modality] = estimator
-        missing[modality] = f"{modality}__missing_frac"
-        for suffix, statistic in experts:
-            blocks[f"{modality}{suffix}"] = [c for c in columns if c.endswith(statistic)]
-            estimators[f"{modality}{suffix}"] = default_linear_expert()
-            grid[f"{modality}{suffix}"] = {"logisticregression__C": list(LINEAR_C_GRID)}
-            missing[f"{modality}{suffix}"] = f"{modality}__missing_frac"
+             base_fallback=BASE_FALLBACK, exclude=()):
+    """Base models per modality of the data (``modalities`` / ``exclude`` select them; None:
+    all, a fifth included): ``estimator`` on all of the modality's statistics, and
+    (``linear``, ``centred``) linear experts (:func:`~emo_gbm.stacking.default_linear_expert`)
+    on its window means and on its window means minus the recording's mean; each expert's C is
+    chosen over :data:`LINEAR_C_GRID` by grouped cross-validation. The blocks are resolved from
+    the window table's columns when the pipeline is fitted
+    (:class:`~emo_gbm.stacking.ModalityBlocks`). The meta-learner is the product-of-experts
+    logistic regression (``pooled``) or a plain one on the blocks' log-posteriors."""
+    grid = {"logisticregression__C": list(LINEAR_C_GRID)}
+    experts = [(LINEAR_SUFFIX, "mean", default_linear_expert(), grid)] * linear
+    experts += [(CENTRED_SUFFIX, "mean_dev", default_linear_expert(), grid)] * centred
+    blocks = ModalityBlocks(estimator, experts=experts)
     final, final_grid = (None, None) if pooled else (LogisticRegression(max_iter=1000), {"C": list(PLAIN_META_C_GRID)})
     classifier = StackedModalityClassifier(
-        estimator=estimators,
         final_estimator=final,  # None: PooledLogisticRegression, its C chosen by grouped CV (StackedModalityClassifier)
         final_grid=final_grid,
-        base_grid=grid or None,
-        modality_columns=blocks,
-        missing_columns=missing,
         cv=CV_FOLDS,
         modality_dropout=dropout,
         sequence_mean=SEQUENCE_MEAN,
         meta_per_absence=meta_per_absence,
         base_fallback=base_fallback,
+        blocks=blocks,
         random_state=random_state,
         n_jobs=n_jobs,
     )
-    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=stats, modalities=tuple(modalities))
-    return FramePipeline(featurizer, classifier, FrameSmoother(), CV_FOLDS, random_state, n_jobs)
+    return FramePipeline(_featurizer(modalities, exclude, stats), classifier, FrameSmoother(), CV_FOLDS,
+                         random_state, n_jobs)
 
 
 #: Statistics of the plain reference model (:func:`reference`).
@@ -181,9 +181,8 @@ def stacked_xgb(random_state=0, n_jobs=1):
 
     Examples
     --------
-    >>> estimators = stacked_xgb().classifier.estimator
-    >>> type(estimators["face_nn"]).__name__, type(estimators["face_nn_linear"]).__name__
-    ('XGBClassifier', 'Pipeline')
+    >>> type(stacked_xgb().classifier.blocks.estimator).__name__
+    'XGBClassifier'
     """
     from xgboost import XGBClassifier
 
@@ -206,10 +205,10 @@ def early_fusion(random_state=0, n_jobs=1):
 
     Examples
     --------
-    >>> early_fusion().featurizer.modalities
-    ('audio', 'face_nn', 'eyes', 'kinect')
+    >>> early_fusion().featurizer.modalities is None  # every modality of the data
+    True
     """
-    return _single_model(MODALITIES, random_state, n_jobs)
+    return _single_model(None, random_state, n_jobs)
 
 
 def audio_only(random_state=0, n_jobs=1):
@@ -268,15 +267,14 @@ STACKED_WITHOUT = {m: f"stacked_gbm_without_{MODALITY_NAMES[m]}" for m in MODALI
 
 def _stacked_without(deleted):
     """Factory of :func:`stacked_gbm` on every modality but ``deleted``."""
-    kept = tuple(m for m in MODALITIES if m != deleted)
 
     def factory(random_state=0, n_jobs=1):
-        return _stacked(default_base_estimator(random_state), random_state, n_jobs, kept)
+        return _stacked(default_base_estimator(random_state), random_state, n_jobs, exclude=(deleted,))
 
     factory.__name__ = factory.__qualname__ = STACKED_WITHOUT[deleted]
     factory.__doc__ = (
-        f"Per-modality LightGBM models and linear experts stacked as in :func:`stacked_gbm`, on "
-        f"{', '.join(kept)} only: what a stack trained without {deleted} reaches."
+        f"Per-modality LightGBM models and linear experts stacked as in :func:`stacked_gbm`, on every "
+        f"modality but {deleted}: what a stack trained without {deleted} reaches."
     )
     return factory
 

@@ -25,7 +25,8 @@ class FramePipeline:
         Describes the features the classifier reads (window length, statistics,
         modalities); the windows themselves are computed and cached by
         :func:`emo_gbm.workflow.make_features`, which must have used the same length and a
-        superset of these columns.
+        superset of these columns. Fitted on the train window table's columns
+        (``featurizer_``), so its modalities and their columns are those of the data.
     classifier : classifier
         Fitted on the feature columns of the windows, with the window weights. If its
         ``fit`` accepts ``groups`` (:class:`~emo_gbm.stacking.StackedModalityClassifier`),
@@ -53,6 +54,10 @@ class FramePipeline:
 
     Attributes
     ----------
+    featurizer_ : WindowFeaturizer
+        ``featurizer`` fitted on the columns of the train windows
+        (:meth:`~emo_gbm.windows.WindowFeaturizer.fit_columns`): it featurises new
+        recordings into exactly the columns the classifier reads.
     feature_columns_ : list of str
     classifier_ : classifier
         The fitted classifier.
@@ -131,8 +136,8 @@ class FramePipeline:
         -------
         self : FramePipeline
         """
-        self.featurizer.fit()
-        self.feature_columns_ = list(self.featurizer.get_feature_names_out())
+        self.featurizer_ = clone(self.featurizer).fit_columns(windows.columns)
+        self.feature_columns_ = list(self.featurizer_.get_feature_names_out())
         lengths = (windows["stop"] - windows["start"]).max()
         if lengths > self.featurizer.length:
             raise ValueError(f"windows of {lengths} frames, but this pipeline expects {self.featurizer.length}")

@@ -2,7 +2,6 @@
 
 import json
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from emo_gbm.bench import StageError, pandas_window_features, run_stage
 from emo_gbm.cli import main
 from emo_gbm.constants import MODALITIES
+from emo_gbm.modelio import load_model
 from emo_gbm.recording import Recording
 from emo_gbm.report import delete_modalities, run_modality_table
 from emo_gbm.synth import generate
@@ -109,7 +109,7 @@ def test_modality_table_deletes_modalities_at_prediction(quick_bench):
     for condition in ("without_audio", "without_face_nn", "without_kinect", "only_eyes"):
         assert table[condition]["stack"]["WA"] == all_four["WA"]
     # ... and deleting eyes leaves it the blank-input answer on every window
-    model = joblib.load(build / "models" / "eyes_only.joblib")
+    model = load_model(build / "models" / "eyes_only.skops")
     windows = pd.read_parquet(build / "features" / "test.parquet")
     blank = model.predict_window_proba(delete_modalities(windows, ["eyes"]))
     np.testing.assert_allclose(blank, np.broadcast_to(blank[0], blank.shape))

@@ -9,7 +9,12 @@ from joblib import parallel_config
 
 from emo_gbm.constants import EMOTIONS, MODALITIES, N_FEATURES, RATES
 from emo_gbm.errors import BadFileWarning, DataFormatError
+from emo_gbm.recording import positional_columns
 from emo_gbm.io import (
+    list_modalities,
+    measured_rate,
+    read_modality_columns,
+    read_split_columns,
     align_stream,
     list_recordings,
     load_recording,
@@ -105,7 +110,8 @@ def make_dataset(root, t0=12.0, n_frames=200):
 def assert_recordings_equal(a, b):
     assert a.rec_id == b.rec_id
     np.testing.assert_array_equal(a.time, b.time)
-    for m in MODALITIES:
+    assert list(a.streams) == list(b.streams) and a.columns == b.columns and a.rates == b.rates
+    for m in a.streams:
         np.testing.assert_array_equal(a.streams[m], b.streams[m])
         np.testing.assert_array_equal(a.present[m], b.present[m])
     for field in ("labels", "agreement"):
@@ -271,6 +277,13 @@ def audio_header(n_features=36):
     return ",".join(["Time"] + [f"f{j}" for j in range(n_features)])
 
 
+def contract_columns(modality):
+    """The columns every file of a modality has in these tests (the contract's widths)."""
+    if modality in ("audio", "kinect"):
+        return tuple(f"f{j}" for j in range(N_FEATURES[modality]))
+    return positional_columns(N_FEATURES[modality])
+
+
 BAD_MODALITY_FILES = {
     # case: (modality, content, line expected in the message (None: no line), words expected)
     "too few features everywhere": (
@@ -296,6 +309,14 @@ BAD_MODALITY_FILES = {
     "header but no rows": ("audio", audio_header() + "\n", None, "no data rows"),
     "eyes first line only": ("eyes", "skip\n", None, "no data rows"),
     "no header row": ("audio", "\n".join(audio_rows(3)) + "\n", 1, "header"),
+    "Time not the first column": (
+        "audio", "\n".join(["f0,Time," + ",".join(f"f{j}" for j in range(1, 36))] + audio_rows(2)) + "\n", 1,
+        "first column must be Time, found 'f0'",
+    ),
+    "another feature name": (
+        "kinect", "\n".join([audio_header(27).replace(",f3,", ",speed,")] + audio_rows(2, 27)) + "\n", 1,
+        "header column 5 is 'speed', the other kinect files have 'f3'",
+    ),
 }
 
 
@@ -304,7 +325,7 @@ def test_bad_modality_file_is_rejected_naming_file_and_line(tmp_path, case):
     modality, content, line, words = BAD_MODALITY_FILES[case]
     path = write(tmp_path / "id0bad0001.csv", content)
     with pytest.raises(DataFormatError) as caught:
-        read_modality(path, modality)
+        read_modality(path, modality, contract_columns(modality))
     message = str(caught.value)
     assert message.startswith(str(path))
     assert caught.value.line == line
@@ -410,7 +431,8 @@ def test_absent_modality_files_are_all_missing(tmp_path):
 
 def test_recording_without_any_modality_file_still_loads(tmp_path):
     rec = load_recording(make_dataset(tmp_path), "test", "idtest002")
-    assert rec.n_frames == 200 and not any(rec.present[m].any() for m in MODALITIES)
+    assert rec.n_frames == 200 and list(rec.present) == ["eyes"]  # the test split's only modality folder
+    assert not rec.present["eyes"].any() and rec.streams["eyes"].shape == (200, 6)
     assert rec.labels is not None  # from answers/test
 
 
@@ -521,7 +543,8 @@ def test_skipped_files_are_warned_about_once_whatever_the_backend(tmp_path, n_jo
         recordings = load_split(root, "train", n_jobs=n_jobs, skip_bad_files=True)
     messages = [str(w.message) for w in caught if issubclass(w.category, BadFileWarning)]
     assert len(messages) == 1 and "eyes/idtrain01.csv" in messages[0]
-    assert not recordings[0].present["eyes"].any()
+    # the modality's only file was bad: no file tells its columns, so it is absent from the split
+    assert "eyes" not in recordings[0].present and recordings[0].present["audio"].all()
 
 
 @pytest.mark.parametrize("backend", ["threading", "loky"])
@@ -559,5 +582,25 @@ def test_emodb_loads_with_audio_only(emodb, split, n_recordings, class_counts):
     for r in recordings:
         assert 0.5 < r.present["audio"].mean() < 1
         assert r.meta["session"] == r.meta["actor"]
-        assert not any(r.present[m].any() for m in ("face_nn", "eyes", "kinect"))
+        assert list(r.streams) == ["audio"]  # EmoDB has only an audio folder
         assert np.isfinite(r.streams["audio"][r.present["audio"]]).all()
+
+
+def test_the_careful_pass_over_a_bad_file_streams_in_bounded_memory(tmp_path):
+    """A bad cell near the end of a large file: the careful re-parse holds one line, not the file."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    rows = [",".join(f"{v:.6f}" for v in row) for row in np.column_stack(
+        [np.arange(40_000) / 100, rng.standard_normal((40_000, 36))])]
+    cells = rows[-5].split(",")
+    cells[7] = "n/a"
+    rows[-5] = ",".join(cells)
+    path = write(tmp_path / "audio.csv", audio_header() + "\n" + "\n".join(rows) + "\n")
+    size = path.stat().st_size
+    tracemalloc.start()
+    with pytest.raises(DataFormatError, match=rf"audio\.csv, line {40_000 - 5 + 2}: column 8 is not a number"):
+        read_modality(path, "audio")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2.5 * size  # the file's bytes and their Arrow copy; the old pass held ~20x

@@ -3,7 +3,6 @@
 import json
 import struct
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +11,7 @@ from lightgbm import LGBMClassifier
 from emo_gbm.constants import EMOTIONS
 from emo_gbm.errors import DataFormatError
 from emo_gbm.io import list_recordings, read_labels
+from emo_gbm.modelio import save_model
 from emo_gbm.report import (
     DPI,
     FIGURES,
@@ -59,7 +59,7 @@ def write_run(predictions, data, out):
 
 
 def fitted_stack(path):
-    """A small stacked model on named window features of two modalities, saved with joblib."""
+    """A small stacked model on named window features of two modalities, saved as the workflow saves models."""
     rng = np.random.default_rng(0)
     n = 240
     y = rng.integers(0, 3, n)
@@ -79,7 +79,7 @@ def fitted_stack(path):
     ).fit(X, y, groups=np.arange(n) // 10)
     path.parent.mkdir(parents=True, exist_ok=True)
     # the report must find the stacked classifier inside whatever object the pipeline saves
-    joblib.dump({"pipeline": "stacked_gbm", "model": model}, path)
+    save_model({"pipeline": "stacked_gbm", "model": model}, path)
     return model
 
 
@@ -87,7 +87,7 @@ def test_full_report_has_every_figure_at_its_size_and_the_headline(dataset, tmp_
     build, out = tmp_path / "build", tmp_path / "reports"
     stack = write_run(noisy_predictions(dataset, 0.7, seed=1), dataset, build)
     bilstm = write_run(noisy_predictions(dataset, 0.4, seed=2), dataset, build / "baseline")
-    fitted_stack(build / "models" / "stacked_gbm.joblib")
+    fitted_stack(build / "models" / "stacked_gbm.skops")
     result = write_report(dataset, build, out, command="emo-gbm report --test")
     for name, (file_name, (width, height)) in FIGURES.items():
         path = out / "figures" / file_name
@@ -114,7 +114,7 @@ def test_missing_baseline_is_reported_not_fatal(dataset, tmp_path):
     readme = (out / "README.md").read_text()
     assert "| BiLSTM baseline | not run |" in readme
     missing = "\n".join(result["missing"])
-    assert "BiLSTM baseline predictions" in missing and "stacked_gbm.joblib" in missing
+    assert "BiLSTM baseline predictions" in missing and "stacked_gbm.skops" in missing
     for file_name, _ in FIGURES.values():
         assert (out / "figures" / file_name).stat().st_size > 0
 
@@ -157,8 +157,8 @@ def test_modality_table_is_shown_with_the_published_figures(dataset, tmp_path):
 
 
 def test_gain_importance_groups_by_modality_and_statistic(tmp_path):
-    model = fitted_stack(tmp_path / "model.joblib")
-    importance = gain_importance(tmp_path / "model.joblib")
+    model = fitted_stack(tmp_path / "model.skops")
+    importance = gain_importance(tmp_path / "model.skops")
     assert set(importance["by_modality"]) == {"audio", "eyes"}
     assert set(importance["by_statistic"]) <= {"mean", "std", "flag_frac", "missing_frac"}
     assert sum(importance["by_modality"].values()) == pytest.approx(1.0)

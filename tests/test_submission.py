@@ -125,3 +125,206 @@ def test_checker_without_answers_validates_only(tmp_path):
     zip_path = write_submission({"id0000000a": [2, 2]}, data, "test", tmp_path / "out")
     result = check_submission(zip_path, data, "test")
     assert "scores" not in result and result["frames"] == 2
+
+
+# --------------------------------------------------------------------------- hostile submissions
+
+import struct  # noqa: E402
+
+from emo_gbm.cli import main  # noqa: E402
+from emo_gbm.io import list_recordings, load_split, read_template  # noqa: E402
+from emo_gbm.submission import SIZE_FACTOR, _read_bounded, read_template_lines  # noqa: E402
+
+
+def _rows(times, k=0):
+    cells = ["0"] * 6
+    cells[k] = "1"
+    return HEADER + "\n" + "".join(f"{t},{','.join(cells)}\n" for t in times)
+
+
+def _zip(path, members):
+    """A zip written member by member (name -> text), duplicates allowed."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in members:
+            archive.writestr(name, text)
+    return path
+
+
+def _good_members():
+    return [("prediction/id0000000a.csv", _rows(["83.32", "83.33", "83.34"])),
+            ("prediction/id0000000b.csv", _rows(["0", "0.01"]))]
+
+
+def _patch_central(path, offset, fmt, value, member=0):
+    """Overwrite a field of the ``member``-th central directory entry (and its local header)."""
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data)) if data.startswith(b"PK\x01\x02", i)]
+    central = starts[member]
+    struct.pack_into(fmt, data, central + offset, value)
+    local = struct.unpack_from("<I", data, central + 42)[0]
+    local_offset = {8: 6, 10: 8, 24: 22}[offset]  # the same field in the local file header
+    struct.pack_into(fmt, data, local + local_offset, value)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _check_cli(capsys, submission, data):
+    code = main(["-q", "check-submission", str(submission), str(data)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("emo-gbm: bad input: ") and "Traceback" not in err
+    return err
+
+
+def test_a_valid_zip_written_by_hand_is_accepted(data, tmp_path):
+    result = check_submission(_zip(tmp_path / "s.zip", _good_members()), data, "test")
+    assert result["frames"] == 5
+
+
+def test_duplicated_member_is_rejected(data, tmp_path, capsys):
+    members = _good_members() + [("prediction/id0000000a.csv", _rows(["83.32", "83.33", "83.34"], k=3))]
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        path = _zip(tmp_path / "s.zip", members)
+    err = _check_cli(capsys, path, data)
+    assert "prediction/id0000000a.csv appears twice" in err
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "other/id0000000a.csv", "prediction/sub/id0000000a.csv",
+                                  "prediction/readme.txt", "id0000000a.csv", "../prediction/x.csv"])
+def test_members_outside_prediction_are_rejected_by_name(data, tmp_path, capsys, name):
+    path = _zip(tmp_path / "s.zip", _good_members() + [(name, "x")])
+    err = _check_cli(capsys, path, data)
+    assert "not prediction/<id>.csv" in err and name in err
+
+
+def test_a_bomb_member_is_refused_without_reading_it_whole(data, tmp_path, capsys):
+    import tracemalloc
+
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(*_good_members()[1])
+        with archive.open("prediction/id0000000a.csv", "w") as member:
+            block = b"0" * (1 << 20)
+            for _ in range(64):  # 64 MB of zeros, 64 KB compressed
+                member.write(block)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    with pytest.raises(DataFormatError, match="id0000000a.csv: 67108864 bytes once decompressed"):
+        check_submission(path, data, "test")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20
+    # a lying header (a small declared size) ends as a corrupt member: zipfile stops at the
+    # declared size and the CRC fails; nothing large is read either
+    _patch_central(path, 24, "<I", 100, member=1)
+    tracemalloc.start()
+    err = _check_cli(capsys, path, data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "id0000000a.csv: corrupt or unreadable zip member" in err and peak < 8 << 20
+
+
+def test_reading_stops_at_the_limit_whatever_the_stream():
+    class Endless:
+        served = 0
+
+        def read(self, n):
+            self.served += n
+            return b"0" * n
+
+    stream = Endless()
+    with pytest.raises(DataFormatError, match="more than 3000000 bytes"):
+        _read_bounded(stream, "x.csv", 3_000_000)
+    assert stream.served <= 3_000_000 + (1 << 20)
+    assert SIZE_FACTOR >= 2  # a CRLF copy of a template is always accepted
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ((8, "<H", 0x1), "encrypted zip member"),
+        ((10, "<H", 99), "unsupported compression method 99"),
+        (None, "corrupt or unreadable zip member"),
+    ],
+)
+def test_encrypted_unsupported_or_corrupt_member_is_one_line_naming_it(data, tmp_path, capsys, patch, message):
+    path = _zip(tmp_path / "s.zip", _good_members())
+    if patch is None:  # flip bytes inside the first member's compressed data
+        raw = bytearray(path.read_bytes())
+        start = 30 + len("prediction/id0000000a.csv")
+        for i in range(start + 2, start + 8):
+            raw[i] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    else:
+        _patch_central(path, *patch, member=0)
+    err = _check_cli(capsys, path, data)
+    assert f"s.zip:prediction/id0000000a.csv: {message}" in err
+
+
+def test_answers_are_checked_against_the_template_time(data, tmp_path, capsys):
+    path = _zip(tmp_path / "s.zip", _good_members())
+    answer = data / "answers" / "test" / "id0000000a.csv"
+    answer.write_text(answer.read_text().replace("83.33,", "83.335,"))
+    err = _check_cli(capsys, path, data)
+    assert f"{answer}, line 3: Time '83.335' differs from the template's '83.33'" in err
+
+
+# --------------------------------------------------------------------------- one template parser
+
+
+def test_bom_and_spaces_in_templates_read_alike_by_every_stage(tmp_path, capsys):
+    root = tmp_path / "DATA"
+    (root / "test" / "prediction").mkdir(parents=True)
+    body = "Time, Anger ,Sad,Disgust,Happy,Scared,Neutral\r\n 83.32 ,0, 0,0,0,0,0\r\n83.330,0,0,0,0,0,0 \r\n"
+    (root / "test" / "prediction" / "id0000000a.csv").write_bytes(b"\xef\xbb\xbf" + body.encode())
+    template = root / "test" / "prediction" / "id0000000a.csv"
+    assert read_template_lines(template) == (HEADER, ["83.32", "83.330"])
+    assert read_template(template).tolist() == [83.32, 83.33]
+    # features: the loader reads the same grid
+    (recording,) = load_split(root, "test")
+    assert recording.time.tolist() == [83.32, 83.33]
+    from emo_gbm.workflow import make_features
+
+    make_features(root, tmp_path / "build", splits=("test",))
+    import pandas as pd
+
+    assert pd.read_parquet(tmp_path / "build" / "features" / "test_recordings.parquet")["n_frames"].tolist() == [2]
+    # submission: no BOM, no spaces, the Time strings as written
+    zip_path = write_submission({"id0000000a": [1, 2]}, root, "test", tmp_path / "out")
+    written = (tmp_path / "out" / "submission" / "prediction" / "id0000000a.csv").read_bytes()
+    assert written == (HEADER + "\n83.32,0,1,0,0,0,0\n83.330,0,0,1,0,0,0\n").encode()
+    # check-submission accepts it
+    assert main(["-q", "check-submission", str(zip_path), str(root)]) == 0
+
+
+def test_a_template_with_a_bad_cell_is_refused_by_every_stage(tmp_path):
+    root = tmp_path / "DATA"
+    (root / "test" / "prediction").mkdir(parents=True)
+    path = root / "test" / "prediction" / "id0000000a.csv"
+    path.write_text(HEADER + "\n1.00,0,0,0,0,0,0\n1.01,0,x,0,0,0,0\n")
+    with pytest.raises(DataFormatError, match=r"id0000000a\.csv, line 3: .*emotion cell"):
+        load_split(root, "test")
+    with pytest.raises(DataFormatError, match=r"id0000000a\.csv, line 3: .*emotion cell"):
+        write_submission({"id0000000a": [0, 0]}, root, "test", tmp_path / "out")
+
+
+# --------------------------------------------------------------------------- dot-files
+
+
+def test_dot_files_are_ignored_alike_by_every_stage(data, tmp_path):
+    junk = b"\x00\x05\x16\x07 mac resource fork"
+    for folder in ("test/prediction", "test/audio", "answers/test"):
+        (data / folder).mkdir(parents=True, exist_ok=True)
+        (data / folder / "._id0000000a.csv").write_bytes(junk)
+        (data / folder / ".id0000000c.csv").write_text("hidden")
+    assert list_recordings(data, "test") == ["id0000000a", "id0000000b"]
+    assert [r.rec_id for r in load_split(data, "test")] == ["id0000000a", "id0000000b"]
+    zip_path = write_submission({"id0000000a": [0, 0, 0], "id0000000b": [0, 0]}, data, "test", tmp_path / "out")
+    with zipfile.ZipFile(zip_path) as archive:
+        assert not any("/." in n for n in archive.namelist())
+    assert check_submission(zip_path, data, "test")["recordings"] == 2
+    folder = tmp_path / "out" / "submission"
+    (folder / "prediction" / "._id0000000a.csv").write_bytes(junk)
+    assert check_submission(folder, data, "test")["recordings"] == 2
+    with_forks = _zip(tmp_path / "mac.zip", _good_members() + [("prediction/._id0000000a.csv", junk)])
+    assert check_submission(with_forks, data, "test")["recordings"] == 2

@@ -89,7 +89,7 @@ def test_a_second_run_reuses_the_generated_world(small_suite):
 
 def test_reuse_scores_the_earlier_models_again_without_retraining(small_suite):
     root, result = small_suite
-    model = root / "build" / "drift" / "models" / "reference.joblib"
+    model = root / "build" / "drift" / "models" / "reference.skops"
     stamp = model.stat().st_mtime_ns
     again = run_suite(root / "data", root / "build", root / "reports3", pipelines=("reference", "eyes_only"),
                       worlds=["drift"], scale=0.03, seed=0, say=lambda message: None, reuse=True)

@@ -1,17 +1,21 @@
 """End to end on a tiny synthetic dataset: features -> train -> predict, and the pipeline registry."""
 
+import os
 import shutil
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn.base import clone
+
 from emo_gbm.constants import MODALITIES
+from emo_gbm.modelio import load_model
 from emo_gbm.io import list_recordings, read_template
 from emo_gbm.report import delete_modalities
 from emo_gbm.stacking import META_C_GRID
 from emo_gbm.synth import generate
+from emo_gbm.windows import feature_names
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
 from pipelines import (
     CENTRED_SUFFIX,
@@ -62,7 +66,7 @@ def test_features_cache_windows_recordings_and_frames(dataset, build):
 
 def test_train_predict_every_template_frame_and_reload_identically(dataset, build):
     path = train(build, pipeline="stacked_gbm", seed=0)
-    assert path == build / "models" / "stacked_gbm.joblib"
+    assert path == build / "models" / "stacked_gbm.skops"
     labels = predict(build, split="test", pipeline="stacked_gbm")
     ids = list_recordings(dataset, "test")
     assert list(labels) == ids
@@ -78,7 +82,7 @@ def test_train_predict_every_template_frame_and_reload_identically(dataset, buil
     argmax = predict(build, split="test", pipeline="stacked_gbm", smoothing="argmax")
     assert all(argmax[r].shape == labels[r].shape for r in ids)
     # The meta-learner's recording context comes from the recording's own windows only.
-    pipe = joblib.load(path)
+    pipe = load_model(path)
     windows = pd.read_parquet(build / "features" / "test.parquet")
     together = pipe.predict_window_proba(windows)
     for rec_id in windows["rec_id"].unique()[:3]:
@@ -94,8 +98,8 @@ def test_train_predict_every_template_frame_and_reload_identically(dataset, buil
 
 def test_a_stack_without_a_modality_never_reads_it(build):
     train(build, pipeline="stacked_gbm_without_face", seed=0)
-    pipe = joblib.load(build / "models" / "stacked_gbm_without_face.joblib")
-    assert pipe.featurizer.modalities == ("audio", "eyes", "kinect")
+    pipe = load_model(build / "models" / "stacked_gbm_without_face.skops")
+    assert pipe.featurizer.exclude == ("face_nn",) and pipe.featurizer_.modalities_ == ["audio", "eyes", "kinect"]
     assert not any(c.startswith("face_nn__") for c in pipe.feature_columns_)
     assert not any(name.startswith("face_nn") for name in pipe.classifier_.estimators_)
     windows = pd.read_parquet(build / "features" / "test.parquet")
@@ -132,31 +136,31 @@ def test_registry_names_factories_and_rejects_unknown_names():
         pipeline = get_pipeline(name, random_state=4, n_jobs=2)
         assert isinstance(pipeline, FramePipeline) and pipeline.random_state == 4
     stacked = get_pipeline("stacked_gbm")
-    # per modality: a boosted model on every statistic, linear experts on the window means and
-    # on the window means relative to the recording's, their C chosen by grouped CV
+    # per modality of the data (resolved from the window table's columns when fitted): a boosted
+    # model on every statistic, linear experts on the window means and on the window means
+    # relative to the recording's, their C chosen by grouped CV
+    assert stacked.featurizer.modalities is None and stacked.featurizer.exclude == ()
+    spec = stacked.classifier.blocks(feature_names())  # the four modalities of the contract
     experts = {LINEAR_SUFFIX: "__mean", CENTRED_SUFFIX: "__mean_dev"}
-    assert set(stacked.classifier.modality_columns) == set(MODALITIES) | {
-        f"{m}{suffix}" for m in MODALITIES for suffix in experts
-    }
+    assert list(spec["modality_columns"]) == [f"{m}{suffix}" for m in MODALITIES for suffix in ("", *experts)]
     for modality in MODALITIES:
         for suffix, statistic in experts.items():
-            linear = stacked.classifier.modality_columns[f"{modality}{suffix}"]
+            linear = spec["modality_columns"][f"{modality}{suffix}"]
             assert linear and all(c.startswith(f"{modality}__") and c.endswith(statistic) for c in linear)
-            assert stacked.classifier.missing_columns[f"{modality}{suffix}"] == f"{modality}__missing_frac"
-            assert stacked.classifier.base_grid[f"{modality}{suffix}"]["logisticregression__C"] == list(LINEAR_C_GRID)
-        assert not any(c.endswith("__missing_frac") for c in stacked.classifier.modality_columns[modality])
+            assert spec["missing_columns"][f"{modality}{suffix}"] == f"{modality}__missing_frac"
+            assert spec["base_grid"][f"{modality}{suffix}"]["logisticregression__C"] == list(LINEAR_C_GRID)
+        assert not any(c.endswith("__missing_frac") for c in spec["modality_columns"][modality])
     assert get_pipeline("face_only").featurizer.modalities == ("face_nn",)
     for modality, name in SINGLE_MODALITY.items():
         assert name in PIPELINES and get_pipeline(name).featurizer.modalities == (modality,)
-    # the stack on three modalities: the same construction, without the fourth's blocks
+    # the stack without a modality: the same construction, without that modality's blocks
     for deleted, name in STACKED_WITHOUT.items():
-        kept = tuple(m for m in MODALITIES if m != deleted)
         without = get_pipeline(name)
-        assert name in PIPELINES and without.featurizer.modalities == kept
-        assert set(without.classifier.modality_columns) == {
-            block for block in stacked.classifier.modality_columns if not block.startswith(deleted)
-        }
-        assert without.classifier.modality_columns[kept[0]] == stacked.classifier.modality_columns[kept[0]]
+        assert name in PIPELINES and without.featurizer.exclude == (deleted,)
+        columns = list(clone(without.featurizer).fit().get_feature_names_out())
+        kept = without.classifier.blocks(columns)["modality_columns"]
+        assert set(kept) == {block for block in spec["modality_columns"] if not block.startswith(deleted)}
+        assert all(kept[block] == spec["modality_columns"][block] for block in kept)
     with pytest.raises(ValueError, match="known: audio_only, early_fusion"):
         get_pipeline("late_fusion")
 
@@ -180,3 +184,77 @@ def test_stacked_pipeline_chooses_its_meta_learner_by_grouped_cv():
     assert classifier.final_estimator is None and classifier.tune_rounds
     assert [p["C"] for p in classifier._final_grid()] == list(META_C_GRID)
     assert classifier.sequence_mean is False  # "auto" never chose the recording means
+
+
+# --------------------------------------------------------------------------- caches keyed by content
+
+
+def _mtime(path):
+    return path.stat().st_mtime_ns
+
+
+def test_switching_data_and_back_never_reuses_the_other_datasets_features(dataset, tmp_path):
+    from emo_gbm.workflow import check_features_current
+
+    first, second, build = tmp_path / "A", tmp_path / "B", tmp_path / "build"
+    shutil.copytree(dataset, first)
+    shutil.copytree(dataset, second)
+    dropped = list_recordings(second, "train")[0]
+    (second / "train" / "labels" / f"{dropped}.csv").unlink()
+    make_features(first, build, splits=("train",), if_changed=True)
+    windows_a = pd.read_parquet(build / "features" / "train.parquet")
+    train(build, pipeline="eyes_only", data_dir=first)
+    make_features(second, build, splits=("train",), if_changed=True)  # DATA=B
+    assert dropped not in set(pd.read_parquet(build / "features" / "train.parquet")["rec_id"])
+    with pytest.raises(ValueError, match="made from another dataset or the data changed; run make features"):
+        train(build, pipeline="eyes_only", data_dir=first)
+    make_features(first, build, splits=("train",), if_changed=True)  # back to DATA=A: recomputed
+    pd.testing.assert_frame_equal(pd.read_parquet(build / "features" / "train.parquet"), windows_a)
+    assert check_features_current(build, "train", first)["data"] == str(first)
+    stamp = _mtime(build / "features" / "train.parquet")
+    make_features(first, build, splits=("train",), if_changed=True)  # unchanged: untouched
+    assert _mtime(build / "features" / "train.parquet") == stamp
+
+
+def test_editing_a_file_in_place_invalidates_its_split_only(dataset, tmp_path):
+    data, build = tmp_path / "A", tmp_path / "build"
+    shutil.copytree(dataset, data)
+    make_features(data, build, splits=("train", "test"))
+    train(build, pipeline="eyes_only")
+    predict(build, split="test", pipeline="eyes_only", data_dir=data)
+    victim = sorted((data / "test" / "eyes").glob("*.csv"))[0]
+    lines = victim.read_text().splitlines()
+    lines[2] = lines[2].split(",", 1)[0] + "," + ",".join(["0.5"] * 6)  # same kind of row, new values
+    victim.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"data changed; run make features \(files of .*/test changed"):
+        predict(build, split="test", pipeline="eyes_only")
+    train_stamp = _mtime(build / "features" / "train.parquet")
+    test_stamp = _mtime(build / "features" / "test.parquet")
+    make_features(data, build, splits=("train", "test"), if_changed=True)
+    assert _mtime(build / "features" / "train.parquet") == train_stamp  # the model stays valid
+    assert _mtime(build / "features" / "test.parquet") != test_stamp
+    predict(build, split="test", pipeline="eyes_only", data_dir=data)
+    # a same-size edit that keeps the mtime still changes the inode when a file is replaced
+    replaced = sorted((data / "train" / "eyes").glob("*.csv"))[0]
+    stat = replaced.stat()
+    copy = replaced.with_name("copy.tmp")
+    copy.write_bytes(replaced.read_bytes().replace(b",1,", b",0,", 1))
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(copy, replaced)
+    with pytest.raises(ValueError, match="data changed"):
+        train(build, pipeline="eyes_only")
+
+
+def test_dot_files_and_unreadable_entries_do_not_break_the_fingerprint(dataset, tmp_path):
+    from emo_gbm.workflow import dataset_fingerprint
+
+    data = tmp_path / "A"
+    shutil.copytree(dataset, data)
+    key = dataset_fingerprint(data, "train")
+    (data / "train" / "eyes" / "._x.csv").write_text("fork")
+    (data / ".DS_Store").write_text("x")
+    assert dataset_fingerprint(data, "train") == key  # ignored like every stage ignores them
+    (data / "train" / "loop").symlink_to(data / "train")
+    (data / "train" / "dangling.csv").symlink_to(data / "nowhere.csv")
+    assert dataset_fingerprint(data, "train") != key
+    assert dataset_fingerprint(data, "test") != dataset_fingerprint(data, "train")

@@ -124,7 +124,7 @@ SUITE_FLAGS ?=
 
 suite: $(INSTALLED) ## Reference vs PIPELINE on every synthetic world and EmoDB (if EMODB exists); reports/suite.md
 	$(CLI) suite --data-root "$(SUITE_DATA)" --build "$(SUITE_BUILD)" --out "$(REPORTS)" --emodb "$(EMODB)" \
-	  --pipelines reference $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS) $(SUITE_FLAGS)
+	  --pipelines reference $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS) --parallel-datasets 2 $(SUITE_FLAGS)
 
 test: $(INSTALLED) ## Run the test suite (small generated datasets; a few minutes on 2 cores)
 	$(PY) -m pytest -q

@@ -35,6 +35,7 @@ TRUSTED_TYPES = (
     "emo_gbm.modelio.FrameState",
     "emo_gbm.pooling.PooledLogisticRegression",
     "emo_gbm.smoothing.FrameSmoother",
+    "emo_gbm.stacking.ModalityBlocks",
     "emo_gbm.stacking.StackedModalityClassifier",
     "emo_gbm.windows.WindowFeaturizer",
     "lightgbm.basic.Booster",

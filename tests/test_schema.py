@@ -1,6 +1,7 @@
 """The data decides the schema (any modality folder, any width, names from headers), and
 ``emo-gbm predict`` writes frame posteriors for every template."""
 
+import json
 import warnings
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from emo_gbm.cli import main
 from emo_gbm.constants import EMOTIONS
 from emo_gbm.errors import DataFormatError
-from emo_gbm.io import list_recordings, load_recording, load_split, measured_rate
+from emo_gbm.io import list_recordings, load_recording, load_split, measured_rate, read_split_columns
 from emo_gbm.modelio import load_model
 from emo_gbm.posteriors import predict_posteriors, recording_from_frames
 from emo_gbm.submission import read_template_lines
@@ -87,7 +88,7 @@ def test_every_column_of_a_wider_audio_and_of_a_fifth_modality_is_used(wide):
     audio_columns = {c.split("__")[1] for c in train.columns if c.startswith("audio__") and c.count("__") == 2}
     assert len(audio_columns) == 40
     schema = pq.read_schema(build / "features" / "train.parquet").metadata[b"emo_gbm.featurizer"]
-    schema = pd.io.json.loads(schema)["schema"]
+    schema = json.loads(schema)["schema"]
     assert schema["modalities"] == ["audio", "face_nn", "eyes", "kinect", "physio"]
     assert len(schema["columns"]["audio"]) == 40 and schema["columns"]["physio"] == list(PHYSIO)
     assert schema["rates"]["physio"] == PHYSIO_RATE and schema["rates"]["kinect"] == 15
@@ -159,13 +160,15 @@ def test_python_api_on_dataframes_gives_the_posteriors_of_the_files(wide):
         written = pd.read_csv(root / "csv" / f"{rec_id}.csv")
         np.testing.assert_allclose(posteriors[list(EMOTIONS)], written[list(EMOTIONS)], atol=4e-6)
         # the same recording read from the files
-        from_files = predict_posteriors(pipe, load_recording(data, "test", rec_id, columns=recording_columns(build)))
+        from_files = predict_posteriors(pipe, load_recording(data, "test", rec_id, columns=recording_columns(data)))
         np.testing.assert_allclose(from_files[list(EMOTIONS)], posteriors[list(EMOTIONS)], atol=1e-6)
 
 
-def recording_columns(build):
-    schema = pq.read_schema(build / "features" / "train.parquet").metadata[b"emo_gbm.featurizer"]
-    return {m: tuple(c) for m, c in pd.io.json.loads(schema)["schema"]["columns"].items()}
+def recording_columns(data):
+    """The train split's source column names as written in its files (what make_features reads test with)."""
+    columns, errors = read_split_columns(data, "train", False)
+    assert not errors
+    return columns
 
 
 # --------------------------------------------------------------------------- small handmade datasets

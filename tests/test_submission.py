@@ -278,6 +278,8 @@ def test_bom_and_spaces_in_templates_read_alike_by_every_stage(tmp_path, capsys)
     body = "Time, Anger ,Sad,Disgust,Happy,Scared,Neutral\r\n 83.32 ,0, 0,0,0,0,0\r\n83.330,0,0,0,0,0,0 \r\n"
     (root / "test" / "prediction" / "id0000000a.csv").write_bytes(b"\xef\xbb\xbf" + body.encode())
     template = root / "test" / "prediction" / "id0000000a.csv"
+    (root / "test" / "audio").mkdir()
+    (root / "test" / "audio" / "id0000000a.csv").write_text("Time,loudness\n83.32,0.5\n83.33,0.7\n")
     assert read_template_lines(template) == (HEADER, ["83.32", "83.330"])
     assert read_template(template).tolist() == [83.32, 83.33]
     # features: the loader reads the same grid

@@ -73,15 +73,13 @@ def window_oracle(labels, agreement, length, hop):
 
 def _answers(data_dir, split):
     """Recording id -> (labels, agreement) of every template of ``split`` with an answer file."""
-    from .io import read_labels
+    from .io import csv_files, read_labels
 
     answers = Path(data_dir) / ANSWERS_DIR / split
     truths = {}
-    for template in sorted((Path(data_dir) / split / TEMPLATES_DIR).glob("*.csv")):
-        if template.name.startswith("."):
-            continue
+    for rec_id, template in csv_files(Path(data_dir) / split / TEMPLATES_DIR).items():
         _, labels, agreement = read_labels(answers / template.name)
-        truths[template.stem] = (labels, agreement)
+        truths[rec_id] = (labels, agreement)
     return truths
 
 
@@ -148,7 +146,8 @@ def evaluate_dataset(name, kind, data_dir, build_dir, pipelines, seed=0, n_jobs=
     for adding a pipeline to a finished suite, never for a change of the code under a model."""
     import warnings
 
-    warnings.simplefilter("ignore", UserWarning)  # joblib's worker warnings from nested parallelism
+    # joblib's note that nested workers run sequentially, not a bad-input warning
+    warnings.filterwarnings("ignore", message=".*n_jobs=1.*", category=UserWarning)
     from .workflow import load_model, make_features, predict, train
 
     entry = {"name": name, "kind": kind, "data": str(data_dir), "pipelines": {}}

@@ -83,16 +83,16 @@ def _answers(data_dir, split):
     return truths
 
 
-def oracle_scores(data_dir, split="test"):
-    """WA / UA of the 4 s window oracle (:func:`window_oracle`) on a split with answers.
+def oracle_scores(truths):
+    """WA / UA of the 4 s window oracle (:func:`window_oracle`) on a split's answers.
 
-    Windows have the pipelines' length and the prediction hop of the test splits.
+    ``truths``: recording id -> (labels, agreement). Windows have the pipelines' length and the
+    prediction hop of the test splits.
     """
     from pipelines import WINDOW_LENGTH
 
     from .workflow import PREDICT_HOP
 
-    truths = _answers(data_dir, split)
     predictions = {r: window_oracle(labels, agreement, WINDOW_LENGTH, PREDICT_HOP) for r, (labels, agreement)
                    in truths.items()}
     return score_recordings(predictions, truths)
@@ -172,7 +172,7 @@ def evaluate_dataset(name, kind, data_dir, build_dir, pipelines, seed=0, n_jobs=
         }
         say(f"{name}: {pipeline} WA {scores['WA']:.4f} UA {scores['UA']:.4f} "
             f"(train out-of-fold {entry['pipelines'][pipeline]['oof_WA']:.4f}), trained in {train_s:.0f} s")
-    oracle = oracle_scores(data_dir, "test")
+    oracle = oracle_scores(truths)
     entry.update(oracle_WA=oracle["WA"], oracle_UA=oracle["UA"], scored_frames=oracle["frames"],
                  test_recordings=oracle["recordings"])
     return entry

@@ -147,16 +147,17 @@ def reference(random_state=0, n_jobs=1):
     >>> pipe.featurizer.stats, pipe.smoothing
     ('reference', 'overlap')
     """
-    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=TRAIN_HOP, stats=REFERENCE_FEATURE_SET)
     smoother = FrameSmoother(taper="flat", posterior_power=1.0)
     return FramePipeline(
-        featurizer, default_base_estimator(random_state), smoother, CV_FOLDS, random_state, n_jobs, smoothing="overlap"
+        _featurizer(stats=REFERENCE_FEATURE_SET), default_base_estimator(random_state), smoother, CV_FOLDS,
+        random_state, n_jobs, smoothing="overlap",
     )
 
 
-def _single_model(modalities, random_state, n_jobs):
+def _single_model(modalities, random_state, n_jobs, stats=FEATURE_SET):
     return FramePipeline(
-        _featurizer(modalities), default_base_estimator(random_state), FrameSmoother(), CV_FOLDS, random_state, n_jobs
+        _featurizer(modalities, stats=stats), default_base_estimator(random_state), FrameSmoother(), CV_FOLDS,
+        random_state, n_jobs,
     )
 
 

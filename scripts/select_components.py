@@ -27,12 +27,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emo_gbm.smoothing import FrameSmoother  # noqa: E402
 from emo_gbm.stacking import default_base_estimator  # noqa: E402
-from emo_gbm.windows import WindowFeaturizer  # noqa: E402
 
 import pipelines  # noqa: E402
-from pipelines import FramePipeline, get_pipeline  # noqa: E402
+from pipelines import get_pipeline  # noqa: E402
 
 
 def _variant(**options):
@@ -44,9 +42,7 @@ def _variant(**options):
 
 def _single(stats):
     def factory(random_state=0, n_jobs=1):
-        featurizer = WindowFeaturizer(length=pipelines.WINDOW_LENGTH, hop=pipelines.TRAIN_HOP, stats=stats)
-        return FramePipeline(featurizer, default_base_estimator(random_state), FrameSmoother(), pipelines.CV_FOLDS,
-                             random_state, n_jobs)
+        return pipelines._single_model(None, random_state, n_jobs, stats=stats)
 
     return factory
 

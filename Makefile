@@ -44,7 +44,7 @@ help: ## Show the targets and the variables that steer them
 	@echo "  SEED=$(SEED)  random seed of data generation and training"
 	@echo "  WORLD=$(WORLD)  synthetic world of 'make data' (docs/worlds.md): $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.synth import WORLDS; print(", ".join(WORLDS))' 2>/dev/null),see emo_gbm/synth.py (after make install))"
 	@echo "  N_JOBS=$(N_JOBS)  parallel workers (results do not depend on it)"
-	@echo "  PIPELINE=$(PIPELINE)  named pipeline: $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from pipelines import PIPELINES; print(", ".join(sorted(PIPELINES)))' 2>/dev/null),see pipelines/ (after make install))"
+	@echo "  PIPELINE=$(PIPELINE)  named pipeline: $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.pipelines import PIPELINES; print(", ".join(sorted(PIPELINES)))' 2>/dev/null),see emo_gbm/pipelines/ (after make install))"
 	@echo "  SPLIT=$(SPLIT)  test or private_test"
 	@echo "  HIDDEN=$(HIDDEN)  LSTM units of the BiLSTM baseline"
 	@echo "  OUT=$(OUT)  folder of 'make predict' (frame posteriors; replaced as a whole)"
@@ -77,7 +77,7 @@ FORCE:
 features: $(INSTALLED) $(FEATURES) ## Cache window features of DATA under BUILD/features/
 
 # A model is refitted when the features or the code that defines it change.
-MODEL_SOURCES := $(wildcard pipelines/*.py) emo_gbm/stacking.py emo_gbm/pooling.py emo_gbm/smoothing.py emo_gbm/windows.py emo_gbm/workflow.py
+MODEL_SOURCES := $(wildcard emo_gbm/pipelines/*.py) emo_gbm/stacking.py emo_gbm/pooling.py emo_gbm/smoothing.py emo_gbm/windows.py emo_gbm/workflow.py
 
 $(MODEL): $(FEATURES) $(MODEL_SOURCES)
 	$(CLI) train --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS)

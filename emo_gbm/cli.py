@@ -271,7 +271,7 @@ def cmd_suite(args):
 
 def build_parser():
     """The argument parser of ``emo-gbm`` (one subparser per stage)."""
-    from pipelines import PIPELINES
+    from .pipelines import PIPELINES
 
     from .synth import WORLDS
 

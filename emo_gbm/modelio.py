@@ -5,7 +5,7 @@ someone else would be a program. Models are saved with :mod:`skops.io` instead; 
 lists the types a file names (:func:`skops.io.get_untrusted_types`) and refuses the file,
 naming it and the type, unless every one of them is on :data:`TRUSTED_TYPES`: the types this
 project's own fitted pipelines contain, from numpy, scipy, scikit-learn, LightGBM, XGBoost
-and emo_gbm/pipelines only (and ``collections.OrderedDict``, a plain dict LightGBM keeps). Nothing else is instantiated or called.
+and emo_gbm only (and ``collections.OrderedDict``, a plain dict LightGBM keeps). Nothing else is instantiated or called.
 
 What a user must still trust: the installed packages themselves (a trusted type's own
 ``__setstate__`` runs, e.g. LightGBM parsing its model text).
@@ -25,7 +25,7 @@ import pandas as pd
 from .errors import DataFormatError
 
 #: Modules whose types may be on the allow-list.
-TRUSTED_PACKAGES = ("numpy", "scipy", "sklearn", "lightgbm", "xgboost", "emo_gbm", "pipelines")
+TRUSTED_PACKAGES = ("numpy", "scipy", "sklearn", "lightgbm", "xgboost", "emo_gbm")
 
 #: The types skops reports as untrusted in this project's fitted pipelines (stacked_gbm,
 #: stacked_xgb, early_fusion, the single-modality ones, the BiLSTM baseline), computed with
@@ -41,7 +41,7 @@ TRUSTED_TYPES = (
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "numpy.dtype",
-    "pipelines.base.FramePipeline",
+    "emo_gbm.pipelines.base.FramePipeline",
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBClassifier",
 )

@@ -274,7 +274,7 @@ def predict_posteriors(pipeline, recording, hop=None):
 
     >>> import numpy as np, pandas as pd
     >>> from emo_gbm.windows import WindowFeaturizer
-    >>> from pipelines import get_pipeline
+    >>> from emo_gbm.pipelines import get_pipeline
     >>> rng = np.random.default_rng(0)
     >>> def recording(k):
     ...     y = k % 2  # Anger or Sad, for the whole recording

@@ -1001,7 +1001,7 @@ def _blank_recording(recording, modalities):
 
 def _model_sources():
     """The source files that define a trained pipeline (as the Makefile's MODEL_SOURCES)."""
-    import pipelines
+    from . import pipelines
 
     from . import pooling, smoothing, stacking, windows, workflow
 
@@ -1071,7 +1071,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from pipelines import SINGLE_MODALITY, STACKED_WITHOUT
+    from .pipelines import SINGLE_MODALITY, STACKED_WITHOUT
 
     from . import workflow
     from .io import read_labels

@@ -24,8 +24,10 @@ import numpy as np
 
 from .constants import ANSWERS_DIR, EMOTIONS, TEMPLATES_DIR
 from .metrics import score_recordings
+from .pipelines import WINDOW_LENGTH
 from .smoothing import overlap_add
 from .windows import window_labels, window_starts
+from .workflow import PREDICT_HOP, model_path, load_model, make_features, predict, train
 
 #: Scale of each generated world (1 = the challenge's 312 / 143 / 126 recordings): 0.2 keeps
 #: the whole suite within about 30 minutes on 2 cores.
@@ -89,10 +91,6 @@ def oracle_scores(truths):
     ``truths``: recording id -> (labels, agreement). Windows have the pipelines' length and the
     prediction hop of the test splits.
     """
-    from pipelines import WINDOW_LENGTH
-
-    from .workflow import PREDICT_HOP
-
     predictions = {r: window_oracle(labels, agreement, WINDOW_LENGTH, PREDICT_HOP) for r, (labels, agreement)
                    in truths.items()}
     return score_recordings(predictions, truths)
@@ -128,9 +126,7 @@ def _generated(path, world, seed, scale):
 def _reused(build_dir, pipeline):
     """A model of ``pipeline`` that an earlier suite run trained on the current features, and
     its train time; (None, None) when there is none (or the features are newer)."""
-    from .workflow import _model_path
-
-    path = _model_path(build_dir, pipeline)
+    path = model_path(build_dir, pipeline)
     info = path.with_suffix(".suite.json")
     features = Path(build_dir) / "features" / "train.parquet"
     if not (path.is_file() and info.is_file()) or path.stat().st_mtime_ns < features.stat().st_mtime_ns:
@@ -148,8 +144,6 @@ def evaluate_dataset(name, kind, data_dir, build_dir, pipelines, seed=0, n_jobs=
 
     # joblib's note that nested workers run sequentially, not a bad-input warning
     warnings.filterwarnings("ignore", message=".*n_jobs=1.*", category=UserWarning)
-    from .workflow import load_model, make_features, predict, train
-
     entry = {"name": name, "kind": kind, "data": str(data_dir), "pipelines": {}}
     started = time.perf_counter()
     cached = all((Path(build_dir) / "features" / f"{split}.parquet").is_file() for split in ("train", "test"))

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import modelio
+from .pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH, get_pipeline
 from .windows import WindowFeaturizer
 
 #: Hop between windows of the test splits: finer than for training, so that each frame's
@@ -211,8 +212,6 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     >>> sorted(paths), paths["test"].name
     (['test'], 'test.parquet')
     """
-    from pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH
-
     stats = FEATURE_SET if stats is None else stats
 
     from .io import load_split
@@ -335,7 +334,7 @@ def _read_windows(build_dir, split):
     return pd.read_parquet(path), _featurizer_metadata(path)
 
 
-def _model_path(build_dir, pipeline):
+def model_path(build_dir, pipeline):
     return Path(build_dir) / "models" / f"{pipeline}.skops"
 
 
@@ -371,8 +370,6 @@ def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False, d
     >>> train(build, "eyes_only").name  # doctest: +SKIP
     'eyes_only.skops'
     """
-    from pipelines import get_pipeline
-
     model = get_pipeline(pipeline, random_state=seed, n_jobs=n_jobs)
     bar = _progress_bar(progress, 3, f"training {pipeline}")
     check_features_current(build_dir, "train", data_dir)
@@ -388,7 +385,7 @@ def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False, d
     bar and bar.update()
     model.fit(windows, frames)
     bar and bar.update()
-    path = _model_path(build_dir, pipeline)
+    path = model_path(build_dir, pipeline)
     path.parent.mkdir(parents=True, exist_ok=True)
     modelio.save_model(model, path)
     bar and bar.update()
@@ -405,7 +402,7 @@ def load_model(path):
 
 
 def _load_for_prediction(build_dir, split, pipeline, n_jobs, data_dir=None):
-    path = _model_path(build_dir, pipeline)
+    path = model_path(build_dir, pipeline)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; train pipeline {pipeline!r} first")
     model = load_model(path).set_n_jobs(n_jobs)

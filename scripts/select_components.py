@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emo_gbm.stacking import default_base_estimator  # noqa: E402
 
-import pipelines  # noqa: E402
-from pipelines import get_pipeline  # noqa: E402
+from emo_gbm import pipelines  # noqa: E402
+from emo_gbm.pipelines import get_pipeline  # noqa: E402
 
 
 def _variant(**options):

@@ -17,7 +17,7 @@ from emo_gbm.errors import DataFormatError
 from emo_gbm.modelio import TRUSTED_PACKAGES, TRUSTED_TYPES, load_model, save_model
 from emo_gbm.synth import generate
 from emo_gbm.workflow import make_features
-from pipelines import get_pipeline
+from emo_gbm.pipelines import get_pipeline
 
 
 def _skops_bytes(schema, others=None):

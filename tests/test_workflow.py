@@ -17,7 +17,7 @@ from emo_gbm.stacking import META_C_GRID
 from emo_gbm.synth import generate
 from emo_gbm.windows import feature_names
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
-from pipelines import (
+from emo_gbm.pipelines import (
     CENTRED_SUFFIX,
     LINEAR_C_GRID,
     LINEAR_SUFFIX,

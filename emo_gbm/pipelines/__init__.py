@@ -30,15 +30,15 @@ comparison.
 
 from sklearn.linear_model import LogisticRegression
 
-from emo_gbm.constants import MODALITIES
-from emo_gbm.smoothing import FrameSmoother
-from emo_gbm.stacking import (
+from ..constants import MODALITIES
+from ..smoothing import FrameSmoother
+from ..stacking import (
     ModalityBlocks,
     StackedModalityClassifier,
     default_base_estimator,
     default_linear_expert,
 )
-from emo_gbm.windows import WindowFeaturizer
+from ..windows import WindowFeaturizer
 
 from .base import FramePipeline
 

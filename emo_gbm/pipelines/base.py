@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedGroupKFold
 
-from emo_gbm.constants import EMOTIONS
-from emo_gbm.smoothing import METHODS, FrameSmoother
-from emo_gbm.stacking import cross_val_rounds, with_rounds
+from ..constants import EMOTIONS
+from ..smoothing import METHODS, FrameSmoother
+from ..stacking import cross_val_rounds, with_rounds
 
 N_CLASSES = len(EMOTIONS)
 

@@ -4,7 +4,7 @@ XGBoost, and how time grows with the size of the data.
 Each stage runs as its own ``emo-gbm`` process, as ``make`` runs it, so its wall time includes
 start-up and its memory is that of the process (and of its worker processes). Every
 measurement is repeated and the median reported. :func:`run_bench` writes ``OUT/bench.md``,
-its JSON twin ``OUT/bench.json`` (read by :mod:`emo_gbm.report`) and
+its JSON twin ``OUT/bench.json`` (read by :mod:`emo_gbm.reporting.report`) and
 ``OUT/figures/bench_scaling.png``.
 """
 
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .constants import FRAME_RATE, LABELS_DIR, TEMPLATES_DIR
-from .recording import order_modalities
-from .windows import (
+from emo_gbm.constants import FRAME_RATE, LABELS_DIR, TEMPLATES_DIR
+from emo_gbm.data.recording import order_modalities
+from emo_gbm.features.windows import (
     FLAG_STATISTICS,
     _column_plan,
     feature_names,
@@ -249,7 +249,7 @@ def _show(args):
 
 def _score_submission(submission, data_dir):
     """WA/UA of a submission, checked against the templates (None without answers)."""
-    from .submission import check_submission
+    from emo_gbm.submission import check_submission
 
     scores = check_submission(submission, data_dir, "test").get("scores")
     return None if scores is None else {"WA": scores["WA"], "UA": scores["UA"]}
@@ -350,10 +350,10 @@ def bench_versus(data_dir, build_dir, pipeline, versus, repeats, n_jobs, stages,
 
 
 def pandas_window_features(recording, length=400, hop=100, stats="default", modalities=None):
-    """Reference implementation of :func:`emo_gbm.windows.featurize_recording`'s features.
+    """Reference implementation of :func:`emo_gbm.features.windows.featurize_recording`'s features.
 
     The same statistics with pandas rolling windows: every rolling aggregate is evaluated at
-    every frame, and the rows where a window of :func:`~emo_gbm.windows.window_starts` ends
+    every frame, and the rows where a window of :func:`~emo_gbm.features.windows.window_starts` ends
     are kept. It exists to measure the featurizer against the usual way of writing it, and
     to check that both agree.
 
@@ -370,12 +370,12 @@ def pandas_window_features(recording, length=400, hop=100, stats="default", moda
     Returns
     -------
     features : DataFrame of shape (n_windows, n_features)
-        Columns :func:`~emo_gbm.windows.feature_names`, float64.
+        Columns :func:`~emo_gbm.features.windows.feature_names`, float64.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from emo_gbm.recording import Recording
+    >>> from emo_gbm.data.recording import Recording
     >>> rec = Recording.empty("id00000001", np.arange(500) / 100)
     >>> rec.streams["eyes"][:, :] = np.arange(500)[:, None]
     >>> rec.present["eyes"][:] = True
@@ -523,8 +523,8 @@ def bench_windowing(data_dir, repeats, n_recordings, tsfresh_recordings, progres
     Measured in this process, single-threaded, on the first ``n_recordings`` train recordings
     (sorted ids), already aligned in memory, so reading files is not timed.
     """
-    from .io import list_recordings, load_recording, read_split_columns
-    from .windows import WindowFeaturizer
+    from emo_gbm.data.io import list_recordings, load_recording, read_split_columns
+    from emo_gbm.features.windows import WindowFeaturizer
 
     ids = list_recordings(data_dir, "train")[:n_recordings]
     columns, _ = read_split_columns(data_dir, "train", skip_bad_files=True)
@@ -609,8 +609,8 @@ def _compare_with_tsfresh(recordings, theirs, length, per_recording=3):
     tsfresh places its windows from the end of the longest series, so for each recording a
     few of its windows are featurised again by the featurizer on exactly the same frames.
     """
-    from .recording import Recording
-    from .windows import featurize_recording
+    from emo_gbm.data.recording import Recording
+    from emo_gbm.features.windows import featurize_recording
 
     differences, windows = [], 0
     for rec in recordings:

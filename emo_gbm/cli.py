@@ -12,8 +12,8 @@ import time
 import warnings
 from pathlib import Path
 
-from .constants import MODALITIES, SPLITS, TEST_SPLITS
-from .errors import BadFileWarning, DataFormatError
+from emo_gbm.constants import MODALITIES, SPLITS, TEST_SPLITS
+from emo_gbm.errors import BadFileWarning, DataFormatError
 
 DEFAULT_DATA = "data/synthetic"
 DEFAULT_BUILD = "build"
@@ -37,7 +37,7 @@ def _write_json(path, payload):
 
 
 def cmd_synth(args):
-    from .synth import generate
+    from emo_gbm.data.synth import generate
 
     start = time.perf_counter()
     summary = generate(args.out, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs, progress=_progress(args),
@@ -49,7 +49,7 @@ def cmd_synth(args):
 
 
 def cmd_features(args):
-    from .workflow import make_features
+    from emo_gbm.workflow import make_features
 
     start = time.perf_counter()
     paths = make_features(
@@ -63,7 +63,7 @@ def cmd_features(args):
 
 
 def cmd_train(args):
-    from .workflow import train
+    from emo_gbm.workflow import train
 
     start = time.perf_counter()
     path = train(args.build, pipeline=args.pipeline, n_jobs=args.n_jobs, seed=args.seed, progress=_progress(args),
@@ -73,8 +73,8 @@ def cmd_train(args):
 
 
 def cmd_submission(args):
-    from .submission import write_submission
-    from .workflow import predict
+    from emo_gbm.submission import write_submission
+    from emo_gbm.workflow import predict
 
     start = time.perf_counter()
     predictions = predict(
@@ -89,8 +89,8 @@ def cmd_submission(args):
 
 
 def cmd_predict(args):
-    from .posteriors import write_posteriors
-    from .workflow import predict_frame_proba
+    from emo_gbm.posteriors import write_posteriors
+    from emo_gbm.workflow import predict_frame_proba
 
     start = time.perf_counter()
     proba = predict_frame_proba(args.build, split=args.split, pipeline=args.pipeline, n_jobs=args.n_jobs)
@@ -102,7 +102,7 @@ def cmd_predict(args):
 
 
 def _evaluate(submission, data, split, metrics_path, extra, args):
-    from .submission import check_submission
+    from emo_gbm.submission import check_submission
 
     result = check_submission(submission, data, split)
     if "scores" not in result:
@@ -142,13 +142,13 @@ def _peak_rss_mb():
 
 
 def cmd_baseline(args):
-    from .baseline import baseline_folder, predict_baseline, train_baseline
-    from .io import load_split
-    from .submission import write_submission
+    from emo_gbm.baseline.training import baseline_folder, predict_baseline, train_baseline
+    from emo_gbm.data.io import load_split
+    from emo_gbm.submission import write_submission
 
     import numpy as np
 
-    from .modelio import save_model
+    from emo_gbm.modelio import save_model
 
     modalities = tuple(dict.fromkeys(args.modalities))
     out = Path(args.build) / baseline_folder(modalities) if args.out is None else Path(args.out)
@@ -184,7 +184,7 @@ def cmd_baseline(args):
 
 
 def cmd_report(args):
-    from .report import write_report
+    from emo_gbm.reporting.report import write_report
 
     start = time.perf_counter()
     command = (f"emo-gbm report --data {args.data} --build {args.build} --out {args.out}"
@@ -201,7 +201,7 @@ def cmd_report(args):
 
 
 def cmd_modalities(args):
-    from .report import run_modality_table
+    from emo_gbm.reporting.report import run_modality_table
 
     start = time.perf_counter()
     path = run_modality_table(
@@ -213,7 +213,7 @@ def cmd_modalities(args):
 
 
 def cmd_bench(args):
-    from .bench import StageError, run_bench
+    from emo_gbm.bench import StageError, run_bench
 
     command = f"emo-gbm bench --data {args.data} --build {args.build} --out {args.out} --repeats {args.repeats}"
     command += f" --n-jobs {args.n_jobs}" + (" --quick" if args.quick else "")
@@ -244,7 +244,7 @@ def _silent(message):
 
 
 def cmd_suite(args):
-    from .suite import SUITE_PIPELINES, SUITE_SCALE, run_suite
+    from emo_gbm.suite import SUITE_PIPELINES, SUITE_SCALE, run_suite
 
     pipelines = args.pipelines or list(SUITE_PIPELINES)
     scale = SUITE_SCALE if args.scale is None else args.scale
@@ -271,9 +271,9 @@ def cmd_suite(args):
 
 def build_parser():
     """The argument parser of ``emo-gbm`` (one subparser per stage)."""
-    from .pipelines import PIPELINES
+    from emo_gbm.pipelines import PIPELINES
 
-    from .synth import WORLDS
+    from emo_gbm.data.synth import WORLDS
 
     parser = argparse.ArgumentParser(
         prog="emo-gbm",

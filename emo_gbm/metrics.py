@@ -6,7 +6,7 @@
 
 import numpy as np
 
-from .constants import AGREEMENT_THRESHOLD, EMOTIONS
+from emo_gbm.constants import AGREEMENT_THRESHOLD, EMOTIONS
 
 N_CLASSES = len(EMOTIONS)
 

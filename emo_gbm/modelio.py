@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataFormatError
+from emo_gbm.errors import DataFormatError
 
 #: Modules whose types may be on the allow-list.
 TRUSTED_PACKAGES = ("numpy", "scipy", "sklearn", "lightgbm", "xgboost", "emo_gbm")
@@ -33,11 +33,11 @@ TRUSTED_PACKAGES = ("numpy", "scipy", "sklearn", "lightgbm", "xgboost", "emo_gbm
 TRUSTED_TYPES = (
     "collections.OrderedDict",  # a plain dict subclass inside LightGBM's fitted estimators; runs no code
     "emo_gbm.modelio.FrameState",
-    "emo_gbm.pooling.PooledLogisticRegression",
+    "emo_gbm.ensemble.pooling.PooledLogisticRegression",
     "emo_gbm.smoothing.FrameSmoother",
-    "emo_gbm.stacking.ModalityBlocks",
-    "emo_gbm.stacking.StackedModalityClassifier",
-    "emo_gbm.windows.WindowFeaturizer",
+    "emo_gbm.ensemble.stacking.ModalityBlocks",
+    "emo_gbm.ensemble.stacking.StackedModalityClassifier",
+    "emo_gbm.features.windows.WindowFeaturizer",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "numpy.dtype",

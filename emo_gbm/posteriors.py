@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .constants import EMOTIONS, FRAME_RATE, RATES
-from .recording import Recording, order_modalities
+from emo_gbm.constants import EMOTIONS, FRAME_RATE, RATES
+from emo_gbm.data.recording import Recording, order_modalities
 
 #: Decimals of the posteriors written to CSV.
 DECIMALS = 6
@@ -149,7 +149,7 @@ def write_posteriors(frame_proba, data_dir, split, out_dir, fmt="csv"):
     7.50,0.166665,0.166667,0.166667,0.166667,0.166667,0.166667
     7.51,0.000000,0.000000,0.000000,0.000000,0.250000,0.750000
     """
-    from .submission import read_template_lines, template_paths
+    from emo_gbm.submission import read_template_lines, template_paths
 
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -187,12 +187,12 @@ def write_posteriors(frame_proba, data_dir, split, out_dir, fmt="csv"):
 
 
 def recording_from_frames(rec_id, time, streams):
-    """A :class:`~emo_gbm.recording.Recording` from DataFrames, aligned as files are read.
+    """A :class:`~emo_gbm.data.recording.Recording` from DataFrames, aligned as files are read.
 
     Each stream is treated like a modality file: rows sorted by ``Time`` (a repeated time keeps
     its first row), values beyond float32's range or infinite made missing, aligned to the
     frame grid by timestamp at the rate measured from its ``Time`` column
-    (:func:`~emo_gbm.io.align_stream`, :func:`~emo_gbm.io.measured_rate`); rows whose
+    (:func:`~emo_gbm.data.io.align_stream`, :func:`~emo_gbm.data.io.measured_rate`); rows whose
     features are all 0 or NaN are missing, as in the data contract.
 
     Parameters
@@ -218,7 +218,7 @@ def recording_from_frames(rec_id, time, streams):
     >>> rec.columns["physio"], rec.rates["physio"], rec.streams["physio"].shape, bool(rec.present["physio"].all())
     (('eda', 'bvp'), 32.0, (100, 2), True)
     """
-    from .io import align_stream, measured_rate
+    from emo_gbm.data.io import align_stream, measured_rate
 
     time = np.asarray(time, dtype=np.float64)
     aligned, present, columns, rates = {}, {}, {}, {}
@@ -257,7 +257,7 @@ def predict_posteriors(pipeline, recording, hop=None):
     pipeline : pipelines.FramePipeline
         Fitted (e.g. ``emo_gbm.modelio.load_model("build/models/stacked_gbm.skops")``).
     recording : Recording
-        E.g. from :func:`recording_from_frames` or :func:`~emo_gbm.io.load_recording`.
+        E.g. from :func:`recording_from_frames` or :func:`~emo_gbm.data.io.load_recording`.
     hop : int, optional
         Window hop in frames; default :data:`~emo_gbm.workflow.PREDICT_HOP`.
 
@@ -273,7 +273,7 @@ def predict_posteriors(pipeline, recording, hop=None):
     for the posteriors of a recording given as DataFrames:
 
     >>> import numpy as np, pandas as pd
-    >>> from emo_gbm.windows import WindowFeaturizer
+    >>> from emo_gbm.features.windows import WindowFeaturizer
     >>> from emo_gbm.pipelines import get_pipeline
     >>> rng = np.random.default_rng(0)
     >>> def recording(k):
@@ -299,7 +299,7 @@ def predict_posteriors(pipeline, recording, hop=None):
     """
     from sklearn.base import clone
 
-    from .workflow import PREDICT_HOP
+    from emo_gbm.workflow import PREDICT_HOP
 
     featurizer = getattr(pipeline, "featurizer_", None)
     if featurizer is None:

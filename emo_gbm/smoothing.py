@@ -23,8 +23,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from .constants import EMOTIONS
-from .metrics import scored_frames
+from emo_gbm.constants import EMOTIONS
+from emo_gbm.metrics import scored_frames
 
 N_CLASSES = len(EMOTIONS)
 
@@ -288,7 +288,7 @@ def context_features(frame_proba, offsets, rows=None):
     """Log-posteriors of each frame and of the frames ``offsets`` before and after it.
 
     On the frame grid a neighbour is an index shift, clamped at the ends, so only the wanted
-    rows are looked up: the same values as :func:`emo_gbm.stacking.context_features` over one
+    rows are looked up: the same values as :func:`emo_gbm.ensemble.stacking.context_features` over one
     recording at ``-offset`` and ``+offset``, whose sorted search for windows at arbitrary
     positions would read every frame to keep one in 20 when fitting.
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .constants import ANSWERS_DIR, EMOTIONS, TEMPLATES_DIR
-from .errors import DataFormatError
-from .io import LABEL_HEADER, csv_files, read_grid_lines
-from .io import TEMPLATE_HEADER as TEMPLATE_COLUMNS
+from emo_gbm.constants import ANSWERS_DIR, EMOTIONS, TEMPLATES_DIR
+from emo_gbm.errors import DataFormatError
+from emo_gbm.data.io import LABEL_HEADER, csv_files, read_grid_lines
+from emo_gbm.data.io import TEMPLATE_HEADER as TEMPLATE_COLUMNS
 
 N_CLASSES = len(EMOTIONS)
 TEMPLATE_HEADER = ",".join(("Time",) + EMOTIONS)
@@ -50,7 +50,7 @@ def template_paths(data_dir, split):
 
 
 def read_template_lines(path):
-    """Header and ``Time`` strings of a template, as :func:`emo_gbm.io.read_grid_lines` parses them.
+    """Header and ``Time`` strings of a template, as :func:`emo_gbm.data.io.read_grid_lines` parses them.
 
     Returns
     -------
@@ -311,8 +311,8 @@ def check_submission(submission, data_dir, split="test"):
         At the first problem, naming the submitted file and line: a template without a
         prediction file, an extra file, a changed header or ``Time``, a row without exactly one 1.
     """
-    from .io import read_labels
-    from .metrics import score_recordings
+    from emo_gbm.data.io import read_labels
+    from emo_gbm.metrics import score_recordings
 
     templates = template_paths(data_dir, split)
     template_names = {p.stem for p in templates}

@@ -1,7 +1,7 @@
 """The suite: the reference and the default pipeline on every synthetic world and on real speech.
 
 A model change counts only when it holds across datasets built on different hypotheses about
-how emotion shows in the features (:data:`emo_gbm.synth.WORLDS`) and on real data (EmoDB in
+how emotion shows in the features (:data:`emo_gbm.data.synth.WORLDS`) and on real data (EmoDB in
 the challenge layout). :func:`run_suite` generates each world at a reduced scale, trains every
 named pipeline on its train split, scores each test split once, and writes
 ``reports/suite.json``, ``reports/suite.md`` and ``reports/figures/suite.png``.
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .constants import ANSWERS_DIR, EMOTIONS, TEMPLATES_DIR
-from .metrics import score_recordings
-from .pipelines import WINDOW_LENGTH
-from .smoothing import overlap_add
-from .windows import window_labels, window_starts
-from .workflow import PREDICT_HOP, model_path, load_model, make_features, predict, train
+from emo_gbm.constants import ANSWERS_DIR, EMOTIONS, TEMPLATES_DIR
+from emo_gbm.metrics import score_recordings
+from emo_gbm.pipelines import WINDOW_LENGTH
+from emo_gbm.smoothing import overlap_add
+from emo_gbm.features.windows import window_labels, window_starts
+from emo_gbm.workflow import PREDICT_HOP, model_path, load_model, make_features, predict, train
 
 #: Scale of each generated world (1 = the challenge's 312 / 143 / 126 recordings): 0.2 keeps
 #: the whole suite within about 30 minutes on 2 cores.
@@ -75,7 +75,7 @@ def window_oracle(labels, agreement, length, hop):
 
 def _answers(data_dir, split):
     """Recording id -> (labels, agreement) of every template of ``split`` with an answer file."""
-    from .io import csv_files, read_labels
+    from emo_gbm.data.io import csv_files, read_labels
 
     answers = Path(data_dir) / ANSWERS_DIR / split
     truths = {}
@@ -102,7 +102,7 @@ def suite_datasets(data_root, emodb=None, worlds=None):
     EmoDB is included when ``emodb`` names a folder holding ``train/``; otherwise it is left
     out (and :func:`run_suite` says so in its report).
     """
-    from .synth import WORLDS
+    from emo_gbm.data.synth import WORLDS
 
     names = list(WORLDS) if worlds is None else list(worlds)
     unknown = sorted(set(names) - set(WORLDS))
@@ -184,7 +184,7 @@ def _flatten(entry, default):
 
 
 def _run_dataset(name, kind, path, world, build_root, pipelines, scale, seed, n_jobs, say, reuse):
-    from .synth import generate
+    from emo_gbm.data.synth import generate
 
     if world is not None and not _generated(path, world, seed, scale):
         say(f"{name}: generating (scale {scale:g}, seed {seed})")
@@ -211,7 +211,7 @@ def run_suite(data_root="data/worlds", build_root="build/suite", out_dir="report
     pipelines : sequence of str
         ``"reference"`` first, then the default pipeline, then any others to compare.
     worlds : sequence of str or None
-        Names of :data:`emo_gbm.synth.WORLDS`; None: all.
+        Names of :data:`emo_gbm.data.synth.WORLDS`; None: all.
     scale : float
     seed : int
         Seed of the generated data and of training.

@@ -22,9 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import modelio
-from .pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH, get_pipeline
-from .windows import WindowFeaturizer
+from emo_gbm import modelio
+from emo_gbm.pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH, get_pipeline
+from emo_gbm.features.windows import WindowFeaturizer
 
 #: Hop between windows of the test splits: finer than for training, so that each frame's
 #: posterior averages more windows.
@@ -214,7 +214,7 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     """
     stats = FEATURE_SET if stats is None else stats
 
-    from .io import load_split
+    from emo_gbm.data.io import load_split
 
     out_dir = _features_dir(build_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -298,8 +298,8 @@ def _train_columns(data_dir, skip_bad_files):
     """The train split's modalities and columns, read from its files' first lines; None without train."""
     import warnings
 
-    from .errors import BadFileWarning
-    from .io import list_recordings, read_split_columns
+    from emo_gbm.errors import BadFileWarning
+    from emo_gbm.data.io import list_recordings, read_split_columns
 
     try:
         list_recordings(data_dir, "train")

@@ -29,9 +29,9 @@ from lightgbm import LGBMClassifier
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emo_gbm.constants import EMOTIONS, MODALITIES, N_FEATURES  # noqa: E402
-from emo_gbm.io import load_split  # noqa: E402
+from emo_gbm.data.io import load_split  # noqa: E402
 from emo_gbm.metrics import confusion_matrix, scores_from_confusion  # noqa: E402
-from emo_gbm.windows import window_starts  # noqa: E402
+from emo_gbm.features.windows import window_starts  # noqa: E402
 
 WINDOW, HOP = 400, 100  # frames at 100 fps: 4 s windows, 1 s hop
 HELD_OUT_SESSION = 6
@@ -189,7 +189,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--n-jobs", type=int, default=1, help="worker processes (results do not depend on it)")
-    from emo_gbm.synth import WORLDS
+    from emo_gbm.data.synth import WORLDS
 
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS), metavar="NAME",
                         help="rows of the table to fit (default: all): " + ", ".join(repr(c) for c in CONFIGS))
@@ -197,7 +197,7 @@ def main(argv=None):
                         help="synthetic world to generate with --generate (default: default)")
     args = parser.parse_args(argv)
     if args.generate:
-        from emo_gbm.synth import generate
+        from emo_gbm.data.synth import generate
 
         start = time.perf_counter()
         summary = generate(args.data, seed=args.seed, scale=args.scale, n_jobs=args.n_jobs, world=args.world)

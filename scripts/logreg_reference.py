@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emo_gbm.io import read_labels  # noqa: E402
+from emo_gbm.data.io import read_labels  # noqa: E402
 from emo_gbm.metrics import score_recordings  # noqa: E402
 from emo_gbm.smoothing import overlap_add  # noqa: E402
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from emo_gbm.baseline import (
+from emo_gbm.baseline.training import (
     DEFAULT_STRIDES,
     average_window_posteriors,
     predict_baseline,
@@ -12,8 +12,8 @@ from emo_gbm.baseline import (
     windows_from_recordings,
 )
 from emo_gbm.constants import MODALITIES, N_FEATURES
-from emo_gbm.recording import Recording
-from emo_gbm.windows import window_starts
+from emo_gbm.data.recording import Recording
+from emo_gbm.features.windows import window_starts
 
 
 def frame_index_recording(n_frames, rec_id="id00000001"):

@@ -10,10 +10,10 @@ from emo_gbm.bench import StageError, pandas_window_features, run_stage
 from emo_gbm.cli import main
 from emo_gbm.constants import MODALITIES
 from emo_gbm.modelio import load_model
-from emo_gbm.recording import Recording
-from emo_gbm.report import delete_modalities, run_modality_table
-from emo_gbm.synth import generate
-from emo_gbm.windows import featurize_recording, feature_names
+from emo_gbm.data.recording import Recording
+from emo_gbm.reporting.report import delete_modalities, run_modality_table
+from emo_gbm.data.synth import generate
+from emo_gbm.features.windows import featurize_recording, feature_names
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from lightgbm import LGBMClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from xgboost import XGBClassifier
 
-from emo_gbm.pooling import PooledLogisticRegression
+from emo_gbm.ensemble.pooling import PooledLogisticRegression
 from emo_gbm.smoothing import FrameSmoother
-from emo_gbm.stacking import StackedModalityClassifier
-from emo_gbm.windows import WindowFeaturizer
+from emo_gbm.ensemble.stacking import StackedModalityClassifier
+from emo_gbm.features.windows import WindowFeaturizer
 
 _RECORDINGS = "fit/transform take a list of Recording objects; the check passes a numeric array"
 _SCHEMA = "fit learns the modalities and columns from a list of Recording objects; the check passes an array"

@@ -9,8 +9,8 @@ from joblib import parallel_config
 
 from emo_gbm.constants import EMOTIONS, MODALITIES, N_FEATURES, RATES
 from emo_gbm.errors import BadFileWarning, DataFormatError
-from emo_gbm.recording import positional_columns
-from emo_gbm.io import (
+from emo_gbm.data.recording import positional_columns
+from emo_gbm.data.io import (
     list_modalities,
     measured_rate,
     read_modality_columns,

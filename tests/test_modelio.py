@@ -15,7 +15,7 @@ import pytest
 
 from emo_gbm.errors import DataFormatError
 from emo_gbm.modelio import TRUSTED_PACKAGES, TRUSTED_TYPES, load_model, save_model
-from emo_gbm.synth import generate
+from emo_gbm.data.synth import generate
 from emo_gbm.workflow import make_features
 from emo_gbm.pipelines import get_pipeline
 
@@ -147,7 +147,7 @@ def test_a_stack_of_boosted_models_round_trips_with_identical_posteriors(tmp_pat
     from lightgbm import LGBMClassifier
     from xgboost import XGBClassifier
 
-    from emo_gbm.stacking import StackedModalityClassifier
+    from emo_gbm.ensemble.stacking import StackedModalityClassifier
 
     rng = np.random.default_rng(0)
     n = 240

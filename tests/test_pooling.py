@@ -5,7 +5,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from emo_gbm.pooling import PooledLogisticRegression
+from emo_gbm.ensemble.pooling import PooledLogisticRegression
 
 
 def _expert(y, n_classes, accuracy, rng):

@@ -10,9 +10,9 @@ from lightgbm import LGBMClassifier
 
 from emo_gbm.constants import EMOTIONS
 from emo_gbm.errors import DataFormatError
-from emo_gbm.io import list_recordings, read_labels
+from emo_gbm.data.io import list_recordings, read_labels
 from emo_gbm.modelio import save_model
-from emo_gbm.report import (
+from emo_gbm.reporting.report import (
     DPI,
     FIGURES,
     MODALITY_TITLES,
@@ -21,9 +21,9 @@ from emo_gbm.report import (
     read_prediction_folder,
     write_report,
 )
-from emo_gbm.stacking import StackedModalityClassifier
+from emo_gbm.ensemble.stacking import StackedModalityClassifier
 from emo_gbm.submission import check_submission, write_submission
-from emo_gbm.synth import generate
+from emo_gbm.data.synth import generate
 
 
 def png_size(path):

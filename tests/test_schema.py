@@ -13,12 +13,12 @@ import pytest
 from emo_gbm.cli import main
 from emo_gbm.constants import EMOTIONS
 from emo_gbm.errors import DataFormatError
-from emo_gbm.io import list_recordings, load_recording, load_split, measured_rate, read_split_columns
+from emo_gbm.data.io import list_recordings, load_recording, load_split, measured_rate, read_split_columns
 from emo_gbm.modelio import load_model
 from emo_gbm.posteriors import predict_posteriors, recording_from_frames
 from emo_gbm.submission import read_template_lines
-from emo_gbm.synth import generate
-from emo_gbm.windows import META_COLUMNS
+from emo_gbm.data.synth import generate
+from emo_gbm.features.windows import META_COLUMNS
 from emo_gbm.workflow import make_features
 
 EXTRA_AUDIO = ("energy__total", "pitch [Hz]", "zcr", "hnr")  # 36 + 4 = 40 audio columns

@@ -8,7 +8,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GroupKFold
 
-from emo_gbm import stacking
+from emo_gbm.ensemble import stacking
 from emo_gbm.smoothing import (
     POSTERIOR_POWER_GRID,
     SELF_TRANSITION_GRID,
@@ -21,7 +21,7 @@ from emo_gbm.smoothing import (
     taper_weights,
     viterbi,
 )
-from emo_gbm.windows import window_starts
+from emo_gbm.features.windows import window_starts
 
 
 def test_overlap_add_exact_on_hand_example():

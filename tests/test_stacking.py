@@ -12,8 +12,8 @@ from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from xgboost import XGBClassifier
 
-from emo_gbm.pooling import PooledLogisticRegression
-from emo_gbm.stacking import META_C_GRID, StackedModalityClassifier, context_features, default_linear_expert
+from emo_gbm.ensemble.pooling import PooledLogisticRegression
+from emo_gbm.ensemble.stacking import META_C_GRID, StackedModalityClassifier, context_features, default_linear_expert
 
 
 def small_lgbm():

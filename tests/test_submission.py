@@ -132,7 +132,7 @@ def test_checker_without_answers_validates_only(tmp_path):
 import struct  # noqa: E402
 
 from emo_gbm.cli import main  # noqa: E402
-from emo_gbm.io import list_recordings, load_split, read_template  # noqa: E402
+from emo_gbm.data.io import list_recordings, load_split, read_template  # noqa: E402
 from emo_gbm.submission import SIZE_FACTOR, _read_bounded, read_template_lines  # noqa: E402
 
 

@@ -25,7 +25,7 @@ from emo_gbm.constants import (
     TEMPLATES_DIR,
     TEST_SPLITS,
 )
-from emo_gbm.synth import (
+from emo_gbm.data.synth import (
     _LABEL_NOISE_KEY,
     _RECORDING_KEY,
     FACE_SCALES,
@@ -297,7 +297,7 @@ def test_refuses_to_overwrite_a_dataset_without_meta(tmp_path):
 
 
 def test_the_package_loader_reads_the_generated_data(dataset):
-    from emo_gbm.io import load_split
+    from emo_gbm.data.io import load_split
 
     root, summary = dataset
     recordings = load_split(root, "test")
@@ -338,7 +338,7 @@ def worlds(tmp_path_factory):
 @pytest.fixture(scope="module")
 def loaded(worlds):
     """Train and test recordings of every world, aligned by the package's loader."""
-    from emo_gbm.io import load_split
+    from emo_gbm.data.io import load_split
 
     return {name: load_split(root, "train") + load_split(root, "test") for name, (root, _) in worlds.items()}
 
@@ -416,7 +416,7 @@ def test_regenerating_replaces_synth_json(tmp_path):
 
 
 def test_world_parameters_default_to_the_module_constants():
-    from emo_gbm import synth
+    from emo_gbm.data import synth
 
     default = WORLDS["default"]
     assert default.episode_range == synth.EPISODE_RANGE and default.episode_sigma == synth.EPISODE_SIGMA

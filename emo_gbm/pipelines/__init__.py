@@ -30,17 +30,17 @@ comparison.
 
 from sklearn.linear_model import LogisticRegression
 
-from ..constants import MODALITIES
-from ..smoothing import FrameSmoother
-from ..stacking import (
+from emo_gbm.constants import MODALITIES
+from emo_gbm.smoothing import FrameSmoother
+from emo_gbm.ensemble.stacking import (
     ModalityBlocks,
     StackedModalityClassifier,
     default_base_estimator,
     default_linear_expert,
 )
-from ..windows import WindowFeaturizer
+from emo_gbm.features.windows import WindowFeaturizer
 
-from .base import FramePipeline
+from emo_gbm.pipelines.base import FramePipeline
 
 #: Window length of every pipeline, in frames (4 s, as the challenge baseline).
 WINDOW_LENGTH = 400
@@ -103,11 +103,11 @@ def _stacked(estimator, random_state, n_jobs, modalities=None, linear=True, cent
              base_fallback=BASE_FALLBACK, exclude=()):
     """Base models per modality of the data (``modalities`` / ``exclude`` select them; None:
     all, a fifth included): ``estimator`` on all of the modality's statistics, and
-    (``linear``, ``centred``) linear experts (:func:`~emo_gbm.stacking.default_linear_expert`)
+    (``linear``, ``centred``) linear experts (:func:`~emo_gbm.ensemble.stacking.default_linear_expert`)
     on its window means and on its window means minus the recording's mean; each expert's C is
     chosen over :data:`LINEAR_C_GRID` by grouped cross-validation. The blocks are resolved from
     the window table's columns when the pipeline is fitted
-    (:class:`~emo_gbm.stacking.ModalityBlocks`). The meta-learner is the product-of-experts
+    (:class:`~emo_gbm.ensemble.stacking.ModalityBlocks`). The meta-learner is the product-of-experts
     logistic regression (``pooled``) or a plain one on the blocks' log-posteriors."""
     grid = {"logisticregression__C": list(LINEAR_C_GRID)}
     experts = [(LINEAR_SUFFIX, "mean", default_linear_expert(), grid)] * linear
@@ -165,7 +165,7 @@ def stacked_gbm(random_state=0, n_jobs=1):
     """Per-modality LightGBM models and linear experts stacked under a logistic regression
     around the weighted product of their posteriors, with modality dropout.
 
-    The meta-learner (:class:`~emo_gbm.pooling.PooledLogisticRegression`) sees each window's
+    The meta-learner (:class:`~emo_gbm.ensemble.pooling.PooledLogisticRegression`) sees each window's
     per-modality log-posteriors and missing fractions.
 
     Examples

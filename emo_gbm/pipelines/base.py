@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedGroupKFold
 
-from ..constants import EMOTIONS
-from ..smoothing import METHODS, FrameSmoother
-from ..stacking import cross_val_rounds, with_rounds
+from emo_gbm.constants import EMOTIONS
+from emo_gbm.smoothing import METHODS, FrameSmoother
+from emo_gbm.ensemble.stacking import cross_val_rounds, with_rounds
 
 N_CLASSES = len(EMOTIONS)
 
@@ -29,11 +29,11 @@ class FramePipeline:
         (``featurizer_``), so its modalities and their columns are those of the data.
     classifier : classifier
         Fitted on the feature columns of the windows, with the window weights. If its
-        ``fit`` accepts ``groups`` (:class:`~emo_gbm.stacking.StackedModalityClassifier`),
+        ``fit`` accepts ``groups`` (:class:`~emo_gbm.ensemble.stacking.StackedModalityClassifier`),
         it gets the window groups and must expose ``oof_proba_``; otherwise the pipeline
         computes grouped out-of-fold posteriors itself with ``cv`` folds (fewer when there
         are fewer groups), choosing the boosting rounds of a LightGBM or XGBoost
-        classifier on them (:func:`~emo_gbm.stacking.cross_val_rounds`) before the refit.
+        classifier on them (:func:`~emo_gbm.ensemble.stacking.cross_val_rounds`) before the refit.
         A classifier whose ``fit`` and ``predict_proba`` accept ``sequences`` and
         ``positions`` gets each window's recording and first frame (temporal context).
     smoother : FrameSmoother
@@ -56,7 +56,7 @@ class FramePipeline:
     ----------
     featurizer_ : WindowFeaturizer
         ``featurizer`` fitted on the columns of the train windows
-        (:meth:`~emo_gbm.windows.WindowFeaturizer.fit_columns`): it featurises new
+        (:meth:`~emo_gbm.features.windows.WindowFeaturizer.fit_columns`): it featurises new
         recordings into exactly the columns the classifier reads.
     feature_columns_ : list of str
     classifier_ : classifier
@@ -78,7 +78,7 @@ class FramePipeline:
     Examples
     --------
     >>> from lightgbm import LGBMClassifier
-    >>> from emo_gbm.windows import WindowFeaturizer
+    >>> from emo_gbm.features.windows import WindowFeaturizer
     >>> pipe = FramePipeline(WindowFeaturizer(modalities=["eyes"]), LGBMClassifier(), FrameSmoother())
     >>> pipe.smoothing
     'auto'
@@ -127,7 +127,7 @@ class FramePipeline:
         Parameters
         ----------
         windows : DataFrame
-            A window table (:class:`~emo_gbm.windows.WindowFeaturizer` output) of the
+            A window table (:class:`~emo_gbm.features.windows.WindowFeaturizer` output) of the
             train split, every label known.
         frames : DataFrame
             Frame labels of the same recordings: ``rec_id``, ``label``, ``agreement``.

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from joblib import Parallel, delayed
 
-from .constants import (
+from emo_gbm.constants import (
     AGREEMENT_COLUMN,
     FRAME_RATE,
     ANSWERS_DIR,
@@ -31,8 +31,8 @@ from .constants import (
     SPLITS,
     TEMPLATES_DIR,
 )
-from .errors import BadFileWarning, DataFormatError
-from .recording import Recording, order_modalities, positional_columns
+from emo_gbm.errors import BadFileWarning, DataFormatError
+from emo_gbm.data.recording import Recording, order_modalities, positional_columns
 
 #: A sample covers the frames up to this many periods of its modality's nominal rate after it;
 #: 2.5 bridges the jitter of the contract (eyes/face steps up to 0.04 s at 50 fps, i.e. 2 periods).
@@ -775,7 +775,7 @@ def list_modalities(data_dir, split):
     """The modalities of a split: every folder of ``DATA/<split>/`` but ``labels`` and ``prediction``.
 
     Folders whose name starts with a dot are ignored. The order is that of
-    :func:`~emo_gbm.recording.order_modalities` (the challenge's four first).
+    :func:`~emo_gbm.data.recording.order_modalities` (the challenge's four first).
 
     Parameters
     ----------

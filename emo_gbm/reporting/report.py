@@ -6,7 +6,7 @@ except the fitted stacked model's gain importance:
 - predictions from submission folders (``BUILD/submission/prediction/*.csv`` for the stacked
   GBM, ``BUILD/baseline/submission/prediction/*.csv`` for the BiLSTM baseline);
 - the truth from ``DATA/answers/SPLIT`` and which modalities are present from the aligned
-  test recordings (:func:`emo_gbm.io.load_recording`);
+  test recordings (:func:`emo_gbm.data.io.load_recording`);
 - scores from ``BUILD/metrics.json`` and ``BUILD/baseline/metrics.json``;
 - the modality table from ``BUILD/modalities.json`` (written by :func:`run_modality_table`);
 - timings from ``reports/bench.json`` (written by :mod:`emo_gbm.bench`).
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench import TARGETS
-from .constants import AGREEMENT_THRESHOLD, ANSWERS_DIR, EMOTIONS, FRAME_RATE, MODALITIES, TEMPLATES_DIR
-from .errors import DataFormatError
-from .metrics import confusion_matrix, scored_frames, scores_from_confusion
+from emo_gbm.bench import TARGETS
+from emo_gbm.constants import AGREEMENT_THRESHOLD, ANSWERS_DIR, EMOTIONS, FRAME_RATE, MODALITIES, TEMPLATES_DIR
+from emo_gbm.errors import DataFormatError
+from emo_gbm.metrics import confusion_matrix, scored_frames, scores_from_confusion
 
 N_CLASSES = len(EMOTIONS)
 
@@ -150,7 +150,7 @@ def _load_frames(data_dir, split, n_jobs, progress):
     """
     from joblib import Parallel, delayed
 
-    from .io import list_recordings, load_recording, read_split_columns
+    from emo_gbm.data.io import list_recordings, load_recording, read_split_columns
 
     columns, _ = read_split_columns(data_dir, split, skip_bad_files=True)  # once, not per recording
 
@@ -362,7 +362,7 @@ def gain_importance(model_path):
     ----------
     model_path : str or os.PathLike
         A model file of :func:`emo_gbm.modelio.save_model` holding (somewhere inside) a fitted
-        :class:`~emo_gbm.stacking.StackedModalityClassifier`.
+        :class:`~emo_gbm.ensemble.stacking.StackedModalityClassifier`.
 
     Returns
     -------
@@ -375,7 +375,7 @@ def gain_importance(model_path):
     ValueError
         When no stacked classifier with named features is found in the file.
     """
-    from .modelio import load_model
+    from emo_gbm.modelio import load_model
 
     model = load_model(model_path)
     stacker = _find_stacker(model)
@@ -416,7 +416,7 @@ def gain_importance(model_path):
 def _meta_weights(stacker):
     """The meta-learner's weight on each block's log-posteriors, and what that weight is.
 
-    For a :class:`~emo_gbm.pooling.PooledLogisticRegression` meta-learner, each block's weight
+    For a :class:`~emo_gbm.ensemble.pooling.PooledLogisticRegression` meta-learner, each block's weight
     in the product of experts (``expert_weights_``). For another linear meta-learner, the mean
     absolute coefficient on the block's columns: the inputs are the blocks' log-posteriors (one
     column per class, in block order), then the missing fractions, and all log-posteriors share
@@ -960,7 +960,7 @@ def delete_modalities(windows, modalities):
     Parameters
     ----------
     windows : DataFrame
-        A window table (:class:`~emo_gbm.windows.WindowFeaturizer` output).
+        A window table (:class:`~emo_gbm.features.windows.WindowFeaturizer` output).
     modalities : sequence of str
 
     Returns
@@ -987,7 +987,7 @@ def delete_modalities(windows, modalities):
 
 def _blank_recording(recording, modalities):
     """A shallow copy of a recording with ``modalities`` missing on every frame."""
-    from .recording import Recording
+    from emo_gbm.data.recording import Recording
 
     streams, present = dict(recording.streams), dict(recording.present)
     for modality in modalities:
@@ -1001,9 +1001,11 @@ def _blank_recording(recording, modalities):
 
 def _model_sources():
     """The source files that define a trained pipeline (as the Makefile's MODEL_SOURCES)."""
-    from . import pipelines
+    from emo_gbm import pipelines
 
-    from . import pooling, smoothing, stacking, windows, workflow
+    from emo_gbm import smoothing, workflow
+    from emo_gbm.ensemble import pooling, stacking
+    from emo_gbm.features import windows
 
     files = [Path(m.__file__) for m in (smoothing, stacking, pooling, windows, workflow)]
     return files + sorted(Path(pipelines.__file__).parent.glob("*.py"))
@@ -1067,15 +1069,15 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     pathlib.Path
         ``BUILD/modalities.json``.
     """
-    from .modelio import load_model
+    from emo_gbm.modelio import load_model
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from .pipelines import SINGLE_MODALITY, STACKED_WITHOUT
+    from emo_gbm.pipelines import SINGLE_MODALITY, STACKED_WITHOUT
 
-    from . import workflow
-    from .io import read_labels
-    from .metrics import score_recordings
+    from emo_gbm import workflow
+    from emo_gbm.data.io import read_labels
+    from emo_gbm.metrics import score_recordings
 
     data_dir, build_dir = Path(data_dir), Path(build_dir)
     features = build_dir / "features"
@@ -1152,7 +1154,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
         bar.update()
     fusion = trained_scores(EARLY_FUSION_PIPELINE) if pipeline != EARLY_FUSION_PIPELINE else None
     bar.update()
-    from .baseline import baseline_folder
+    from emo_gbm.baseline.training import baseline_folder
 
     for modality in MODALITIES:
         # BiLSTM baselines trained on one modality (`make baseline-modalities`), scored by their own run.
@@ -1162,8 +1164,8 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
                 key: scores.get(key) for key in ("WA", "UA", "frames", "epochs", "train_seconds")}
     baseline_info = None
     if use_baseline:
-        from .baseline import predict_baseline
-        from .io import load_split
+        from emo_gbm.baseline.training import predict_baseline
+        from emo_gbm.data.io import load_split
 
         bilstm = load_model(baseline_path)
         test_recordings = load_split(data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=True)
@@ -1516,7 +1518,7 @@ def write_report(data_dir, build_dir, out_dir="reports", split=None, timeline_id
     figures["importance"] = figure_importance(inputs, out_dir)
     figures["bench"] = figure_bench(inputs, out_dir)
     if inputs.bench is not None and (inputs.bench.get("scaling") or {}).get("points"):
-        from .bench import figure_scaling
+        from emo_gbm.bench import figure_scaling
 
         # redrawn from bench.json, so the figure follows the current drawing code
         figure_scaling(inputs.bench["scaling"], Path(out_dir) / "figures" / "bench_scaling.png")

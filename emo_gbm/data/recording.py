@@ -5,7 +5,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from .constants import MODALITIES, N_FEATURES
+from emo_gbm.constants import MODALITIES, N_FEATURES
 
 
 def positional_columns(n_columns):
@@ -44,7 +44,7 @@ class Recording:
         The frame grid in seconds, from the label file (train) or the template (test).
     streams : dict of str to ndarray of shape (n_frames, n_features), float32
         One entry for every modality of the recording's split (every modality folder, see
-        :func:`~emo_gbm.io.list_modalities`), also where this recording has no file.
+        :func:`~emo_gbm.data.io.list_modalities`), also where this recording has no file.
         Cells are NaN where the value is missing: the whole row where the frame is
         missing (all-zero row, no sample covering the frame, absent file), single cells where
         the file had an empty or NaN cell.
@@ -62,7 +62,7 @@ class Recording:
         has positional names (:meth:`column_names`).
     rates : dict of str to float
         Sampling rate of each modality file read, measured from its Time column
-        (:func:`~emo_gbm.io.measured_rate`).
+        (:func:`~emo_gbm.data.io.measured_rate`).
     """
 
     rec_id: str

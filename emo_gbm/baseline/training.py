@@ -3,7 +3,7 @@
 Each window hands every modality to the network at its native rate, taken from the 100 fps
 aligned grid with a stride (audio every frame, face and eyes every 2nd, Kinect every 7th).
 Missing values become zeros, as in the challenge baseline (after the estimator's clipping
-and standardisation, see :class:`~emo_gbm.bilstm.BiLSTMClassifier`). Training uses non-overlapping windows; prediction
+and standardisation, see :class:`~emo_gbm.baseline.bilstm.BiLSTMClassifier`). Training uses non-overlapping windows; prediction
 may use overlapping ones, whose posteriors are averaged on every frame they cover.
 """
 
@@ -11,9 +11,9 @@ from typing import Dict, NamedTuple
 
 import numpy as np
 
-from .bilstm import BiLSTMClassifier
-from .constants import EMOTIONS, FRAME_RATE, MODALITIES, N_FEATURES, RATES
-from .windows import window_starts
+from emo_gbm.baseline.bilstm import BiLSTMClassifier
+from emo_gbm.constants import EMOTIONS, FRAME_RATE, MODALITIES, N_FEATURES, RATES
+from emo_gbm.features.windows import window_starts
 
 #: Step (in 100 fps frames) at which each modality is sampled: its native rate.
 DEFAULT_STRIDES = {m: max(1, int(round(FRAME_RATE / RATES[m]))) for m in MODALITIES}
@@ -88,7 +88,7 @@ def windows_from_recordings(
 ):
     """Cut recordings into fixed-length sequence windows for the BiLSTM baseline.
 
-    Window positions come from :func:`~emo_gbm.windows.window_starts`, so the baseline and
+    Window positions come from :func:`~emo_gbm.features.windows.window_starts`, so the baseline and
     the GBM pipeline window alike. A recording shorter than ``length`` gets one window
     padded with missing frames.
 
@@ -112,7 +112,7 @@ def windows_from_recordings(
 
     Examples
     --------
-    >>> from emo_gbm.recording import Recording
+    >>> from emo_gbm.data.recording import Recording
     >>> rec = Recording.empty("id00000001", np.arange(1000) / 100,
     ...                       labels=np.zeros(1000, dtype=np.int8))
     >>> w = windows_from_recordings([rec], length=400, hop=400)
@@ -226,9 +226,9 @@ def train_baseline(
     strides : dict of str to int, optional
         See :func:`windows_from_recordings`.
     dense_size, dense_activation, learning_rate, rho, epsilon, batch_size : optional
-        See :class:`~emo_gbm.bilstm.BiLSTMClassifier`.
+        See :class:`~emo_gbm.baseline.bilstm.BiLSTMClassifier`.
     max_epochs, patience, validation_fraction, n_jobs, verbose : optional
-        See :class:`~emo_gbm.bilstm.BiLSTMClassifier`. ``n_jobs=2`` runs the modality
+        See :class:`~emo_gbm.baseline.bilstm.BiLSTMClassifier`. ``n_jobs=2`` runs the modality
         branches on two threads (same model, about 1.6 times faster on two cores).
 
     Returns
@@ -238,7 +238,7 @@ def train_baseline(
 
     Examples
     --------
-    >>> from emo_gbm.recording import Recording
+    >>> from emo_gbm.data.recording import Recording
     >>> rng = np.random.RandomState(0)
     >>> recs = []
     >>> for i in range(12):

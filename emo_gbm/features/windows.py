@@ -28,8 +28,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .constants import EMOTIONS, EYE_FLAG_COLUMNS, FRAME_RATE, MODALITIES, N_FEATURES
-from .recording import order_modalities, positional_columns
+from emo_gbm.constants import EMOTIONS, EYE_FLAG_COLUMNS, FRAME_RATE, MODALITIES, N_FEATURES
+from emo_gbm.data.recording import order_modalities, positional_columns
 
 #: Statistics of continuous columns, in the order their columns appear.
 #: ``mean_dev`` is the window mean minus the mean of the whole recording (over its present
@@ -582,7 +582,7 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
         A feature set name or a list of statistic names.
     modalities : sequence of str, optional
         Modalities to summarise, in output order. None: those of ``columns``, else every
-        modality of the recording (:func:`~emo_gbm.recording.order_modalities`).
+        modality of the recording (:func:`~emo_gbm.data.recording.order_modalities`).
     columns : dict of str to sequence of str, optional
         Modality -> the columns to expect (as fitted): a modality the recording lacks gets
         NaN statistics and missing fraction 1. None: the recording's own columns.
@@ -595,7 +595,7 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
     Examples
     --------
     >>> import numpy as np
-    >>> from emo_gbm.recording import Recording
+    >>> from emo_gbm.data.recording import Recording
     >>> rec = Recording.empty("id00000001", np.arange(500) / 100)
     >>> table = featurize_recording(rec, length=400, hop=100, stats="minimal")
     >>> table[["start", "stop", "audio__missing_frac", "audio__c000__mean"]].values.tolist()
@@ -700,7 +700,7 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from emo_gbm.recording import Recording
+    >>> from emo_gbm.data.recording import Recording
     >>> rec = Recording.empty("id00000001", np.arange(1000) / 100)
     >>> rec.streams["eyes"][:] = 1.0
     >>> rec.present["eyes"][:] = True

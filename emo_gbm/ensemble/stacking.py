@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter, validate_data
 
-from .pooling import PooledLogisticRegression
+from emo_gbm.ensemble.pooling import PooledLogisticRegression
 
 #: Base posteriors are clipped to this floor before the log, so one confident zero cannot
 #: dominate the meta-learner's linear score.
@@ -98,7 +98,7 @@ def default_linear_expert(C=0.1):
 def default_final_estimator():
     """The default meta-learner: a logistic regression around the product of the blocks' posteriors.
 
-    A :class:`~emo_gbm.pooling.PooledLogisticRegression`: each block's log-posteriors get
+    A :class:`~emo_gbm.ensemble.pooling.PooledLogisticRegression`: each block's log-posteriors get
     one unpenalised weight, and the full linear model on all meta-features is penalised on
     top, so a strong penalty leaves a calibrated weighted product of the base models rather
     than the class prior. The stacker tells it which inputs are the blocks'
@@ -461,7 +461,7 @@ class ModalityBlocks:
 
     Given to the stacker's ``blocks``, it reads the modalities from the feature names of the
     window table (``<modality>__<column>__<statistic>`` and ``<modality>__missing_frac``,
-    :mod:`emo_gbm.windows`), so that every modality of the data gets its base models, a
+    :mod:`emo_gbm.features.windows`), so that every modality of the data gets its base models, a
     fifth one included. Per modality, in the order the modalities first appear:
 
     - a block named ``<modality>`` with every statistic of the modality (its missing fraction
@@ -556,7 +556,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         The meta-learner; ``None`` means :func:`default_final_estimator`. Its inputs are the
         log of each block's posteriors (floored at :data:`PROBA_FLOOR`) followed by the
         blocks' missing fractions. A meta-learner with ``n_experts`` and
-        ``n_expert_classes`` parameters (:class:`~emo_gbm.pooling.PooledLogisticRegression`)
+        ``n_expert_classes`` parameters (:class:`~emo_gbm.ensemble.pooling.PooledLogisticRegression`)
         gets them set to the number of blocks whose log-posteriors it sees and the number
         of classes (labels are then the class indices 0..n_classes-1).
     final_grid : dict of str to list, default=None
@@ -1178,7 +1178,7 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
 
     def _told_experts(self, estimator, absent):
         """A meta-learner with ``n_experts`` and ``n_expert_classes`` parameters (as
-        :class:`~emo_gbm.pooling.PooledLogisticRegression`) told which of its inputs are the
+        :class:`~emo_gbm.ensemble.pooling.PooledLogisticRegression`) told which of its inputs are the
         log-posteriors of the blocks outside the absence units in bit mask ``absent``."""
         params = estimator.get_params(deep=False)
         if "n_experts" not in params or "n_expert_classes" not in params:

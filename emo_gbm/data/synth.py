@@ -56,7 +56,7 @@ import pyarrow.csv as pacsv
 from joblib import Parallel, delayed
 from scipy.signal import lfilter
 
-from .constants import (
+from emo_gbm.constants import (
     AGREEMENT_COLUMN,
     ANSWERS_DIR,
     EMOTIONS,
@@ -70,7 +70,7 @@ from .constants import (
     TEMPLATES_DIR,
     TEST_SPLITS,
 )
-from .metrics import scored_frames
+from emo_gbm.metrics import scored_frames
 
 # --------------------------------------------------------------------------- dataset plan
 

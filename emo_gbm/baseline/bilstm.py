@@ -35,7 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .constants import MODALITIES
+from emo_gbm.constants import MODALITIES
 
 #: Name given to the single modality when ``X`` is one 3-D array instead of a dict.
 SINGLE_INPUT = "x"

@@ -23,6 +23,8 @@ EYE_FLAG_COLUMNS = (4, 5)
 
 #: Emotion classes; the class index 0..5 follows this order.
 EMOTIONS = ("Anger", "Sad", "Disgust", "Happy", "Scared", "Neutral")
+#: Number of emotion classes; class k is EMOTIONS[k].
+N_CLASSES = len(EMOTIONS)
 
 #: Label / template frame step in seconds (the 100 fps frame grid).
 FRAME_STEP = 0.01

@@ -6,9 +6,8 @@
 
 import numpy as np
 
-from emo_gbm.constants import AGREEMENT_THRESHOLD, EMOTIONS
+from emo_gbm.constants import AGREEMENT_THRESHOLD, EMOTIONS, N_CLASSES
 
-N_CLASSES = len(EMOTIONS)
 
 
 def scored_frames(agreement, threshold=AGREEMENT_THRESHOLD):

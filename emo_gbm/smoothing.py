@@ -23,10 +23,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from emo_gbm.constants import EMOTIONS
+from emo_gbm.constants import N_CLASSES
 from emo_gbm.metrics import scored_frames
 
-N_CLASSES = len(EMOTIONS)
 
 #: Methods of :class:`FrameSmoother`.
 METHODS = ("viterbi", "overlap", "argmax", "context")

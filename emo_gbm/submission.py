@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from emo_gbm.constants import ANSWERS_DIR, EMOTIONS, TEMPLATES_DIR
+from emo_gbm.constants import ANSWERS_DIR, EMOTIONS, N_CLASSES, TEMPLATES_DIR
 from emo_gbm.errors import DataFormatError
 from emo_gbm.data.io import LABEL_HEADER, csv_files, read_grid_lines
 from emo_gbm.data.io import TEMPLATE_HEADER as TEMPLATE_COLUMNS
 
-N_CLASSES = len(EMOTIONS)
 TEMPLATE_HEADER = ",".join(("Time",) + EMOTIONS)
 # Fixed zip entry time: the same predictions give the same submission.zip, byte for byte.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)

@@ -6,11 +6,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedGroupKFold
 
-from emo_gbm.constants import EMOTIONS
+from emo_gbm.constants import N_CLASSES
 from emo_gbm.smoothing import METHODS, FrameSmoother
 from emo_gbm.ensemble.stacking import cross_val_rounds, with_rounds
 
-N_CLASSES = len(EMOTIONS)
 
 #: The smoothing methods ``smoothing="auto"`` chooses from.
 AUTO_SMOOTHING = ("viterbi", "overlap", "context")

@@ -29,11 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from emo_gbm.bench import TARGETS
-from emo_gbm.constants import AGREEMENT_THRESHOLD, ANSWERS_DIR, EMOTIONS, FRAME_RATE, MODALITIES, TEMPLATES_DIR
+from emo_gbm.constants import AGREEMENT_THRESHOLD, ANSWERS_DIR, EMOTIONS, FRAME_RATE, MODALITIES, N_CLASSES, TEMPLATES_DIR
 from emo_gbm.errors import DataFormatError
 from emo_gbm.metrics import confusion_matrix, scored_frames, scores_from_confusion
 
-N_CLASSES = len(EMOTIONS)
 
 #: The two systems the report compares: key -> (title, submission folder, metrics file),
 #: paths relative to BUILD.

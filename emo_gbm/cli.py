@@ -12,6 +12,7 @@ import time
 import warnings
 from pathlib import Path
 
+from emo_gbm import __version__
 from emo_gbm.constants import MODALITIES, SPLITS, TEST_SPLITS
 from emo_gbm.errors import BadFileWarning, DataFormatError
 
@@ -281,6 +282,7 @@ def build_parser():
                     "training, submissions, evaluation.",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def stage(name, helptext, data=True, build=True):

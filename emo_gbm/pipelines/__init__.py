@@ -185,8 +185,10 @@ def stacked_xgb(random_state=0, n_jobs=1):
     >>> type(stacked_xgb().classifier.blocks.estimator).__name__
     'XGBClassifier'
     """
-    from xgboost import XGBClassifier
-
+    try:
+        from xgboost import XGBClassifier
+    except ImportError as exc:
+        raise ImportError("the stacked_xgb pipeline needs XGBoost: pip install 'emo_gbm[xgboost]'") from exc
     estimator = XGBClassifier(
         n_estimators=200,
         learning_rate=0.05,

@@ -3,7 +3,7 @@
 import inspect
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedGroupKFold
 
 from emo_gbm.constants import N_CLASSES
@@ -15,7 +15,7 @@ from emo_gbm.ensemble.stacking import cross_val_rounds, with_rounds
 AUTO_SMOOTHING = ("viterbi", "overlap", "context")
 
 
-class FramePipeline:
+class FramePipeline(BaseEstimator):
     """Window features -> window classifier -> frame smoother, fitted on cached feature tables.
 
     Parameters
@@ -85,18 +85,12 @@ class FramePipeline:
 
     def __init__(self, featurizer, classifier, smoother, cv=5, random_state=0, n_jobs=1, smoothing="auto"):
         self.featurizer = featurizer
-        self.smoothing = smoothing
         self.classifier = classifier
         self.smoother = smoother
         self.cv = cv
         self.random_state = random_state
         self.n_jobs = n_jobs
-
-    def __repr__(self):
-        return (
-            f"FramePipeline(featurizer={self.featurizer!r}, classifier={type(self.classifier).__name__}, "
-            f"smoother={self.smoother!r})"
-        )
+        self.smoothing = smoothing
 
     def _features(self, windows):
         missing = [c for c in self.feature_columns_ if c not in windows.columns]
@@ -120,21 +114,23 @@ class FramePipeline:
         full[:, self.classes_] = proba
         return full
 
-    def fit(self, windows, frames):
+    def fit(self, X, y):
         """Fit the classifier on the labelled windows and the smoothers on its out-of-fold posteriors.
 
         Parameters
         ----------
-        windows : DataFrame
+        X : DataFrame
             A window table (:class:`~emo_gbm.features.windows.WindowFeaturizer` output) of the
             train split, every label known.
-        frames : DataFrame
-            Frame labels of the same recordings: ``rec_id``, ``label``, ``agreement``.
+        y : DataFrame
+            Frame labels of the same recordings: ``rec_id``, ``label``, ``agreement`` (the
+            targets are frames, the inputs windows: the smoothers map one onto the other).
 
         Returns
         -------
         self : FramePipeline
         """
+        windows, frames = X, y
         self.featurizer_ = clone(self.featurizer).fit_columns(windows.columns)
         self.feature_columns_ = list(self.featurizer_.get_feature_names_out())
         lengths = (windows["stop"] - windows["start"]).max()

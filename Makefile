@@ -77,7 +77,7 @@ FORCE:
 features: $(INSTALLED) $(FEATURES) ## Cache window features of DATA under BUILD/features/
 
 # A model is refitted when the features or the code that defines it change.
-MODEL_SOURCES := $(wildcard emo_gbm/pipelines/*.py) emo_gbm/ensemble/stacking.py emo_gbm/ensemble/pooling.py emo_gbm/smoothing.py emo_gbm/features/windows.py emo_gbm/workflow.py
+MODEL_SOURCES := $(wildcard emo_gbm/pipelines/*.py) emo_gbm/ensemble/stacking.py emo_gbm/ensemble/pooling.py $(wildcard emo_gbm/smoothing/*.py) emo_gbm/features/windows.py emo_gbm/workflow.py
 
 $(MODEL): $(FEATURES) $(MODEL_SOURCES)
 	$(CLI) train --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS)

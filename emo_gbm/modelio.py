@@ -34,7 +34,7 @@ TRUSTED_TYPES = (
     "collections.OrderedDict",  # a plain dict subclass inside LightGBM's fitted estimators; runs no code
     "emo_gbm.modelio.FrameState",
     "emo_gbm.ensemble.pooling.PooledLogisticRegression",
-    "emo_gbm.smoothing.FrameSmoother",
+    "emo_gbm.smoothing._smoother.FrameSmoother",
     "emo_gbm.ensemble.stacking.ModalityBlocks",
     "emo_gbm.ensemble.stacking.StackedModalityClassifier",
     "emo_gbm.features.windows.WindowFeaturizer",

@@ -13,7 +13,7 @@ from emo_gbm.smoothing import (
     POSTERIOR_POWER_GRID,
     SELF_TRANSITION_GRID,
     FrameSmoother,
-    context_features,
+    frame_context_features,
     estimate_transitions,
     nearest_window_labels,
     overlap_add,
@@ -257,14 +257,14 @@ def late_oof(n_recordings, seed, lag=100):
 
 def test_context_features_read_both_sides_and_clamp_at_the_ends():
     proba = np.eye(6)[[0, 1, 2, 3, 4]] * 0.5 + 0.5 / 6
-    got = context_features(proba, [1, 3])
+    got = frame_context_features(proba, [1, 3])
     assert got.shape == (5, 6 * 5)
     blocks = got.reshape(5, 5, 6).argmax(axis=2)  # the class each block's frame has
     # blocks: the frame, one before, one after, three before, three after (clamped to 0..4)
     assert blocks[0].tolist() == [0, 0, 1, 0, 3]
     assert blocks[2].tolist() == [2, 1, 3, 0, 4]
     assert blocks[4].tolist() == [4, 3, 4, 1, 4]
-    np.testing.assert_array_equal(context_features(proba, [1, 3], rows=np.array([2])), got[[2]])
+    np.testing.assert_array_equal(frame_context_features(proba, [1, 3], rows=np.array([2])), got[[2]])
     # the stack's neighbour lookup over one recording gives the same neighbours
     others = stacking.context_features(got[:, :6], np.zeros(5), offsets=(-1, 1, -3, 3))
     np.testing.assert_array_equal(got[:, 6:], others)

@@ -1,15 +1,4 @@
-"""From window posteriors to one label per 0.01 s frame.
-
-Windows overlap, so each frame is covered by several windows. :class:`FrameSmoother`
-averages the posteriors of the windows covering a frame (overlap-add, optionally weighted
-towards each window's centre and with the posteriors sharpened or flattened by a power
-first), then labels frames by argmax, by a Viterbi pass of an HMM whose transitions are estimated
-from the train labels (which removes the short label flips that averaged posteriors still
-show), or by a context model: a logistic regression reading the averaged log-posteriors of
-the frame and of frames up to 4 s either side, a learned filter that can undo some of the
-blur of 4 s windows. Its parameters are tuned, and the context model fitted, on
-out-of-fold posteriors of the train set.
-"""
+"""The frame smoother: window posteriors to one label per frame, its parameters tuned out of fold."""
 
 import itertools
 
@@ -25,299 +14,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from emo_gbm.constants import N_CLASSES
 from emo_gbm.metrics import scored_frames
-
-
-#: Methods of :class:`FrameSmoother`.
-METHODS = ("viterbi", "overlap", "argmax", "context")
-
-#: Window weightings for overlap-add: flat, or falling towards the window's edges.
-TAPERS = ("flat", "triangular", "hann")
-
-#: Candidates for the tuned HMM self-transition probability (per decoding step).
-SELF_TRANSITION_GRID = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999)
-
-#: Candidates for the tuned prior exponent: emissions are posterior / prior ** prior_power.
-PRIOR_POWER_GRID = (0.0, 0.5, 1.0)
-
-#: Candidates for the tuned power of the window posteriors before overlap-add.
-POSTERIOR_POWER_GRID = (1.0, 2.0)
-
-#: Frames either side of a frame whose overlap-added log-posteriors the context model reads
-#: (besides the frame's own): 0.5 s apart up to 2 s, then 3 and 4 s.
-CONTEXT_OFFSETS = (50, 100, 150, 200, 300, 400)
-
-#: Posteriors are floored here before the log, so no class is ever impossible.
-_PROBA_FLOOR = 1e-6
-
-
-def taper_weights(length, taper):
-    """Weight of each frame of a window of ``length`` frames in overlap-add.
-
-    Parameters
-    ----------
-    length : int
-    taper : {"flat", "triangular", "hann"}
-        Tapered weights are positive everywhere, largest at the centre.
-
-    Returns
-    -------
-    weights : ndarray of shape (length,), float64
-
-    Examples
-    --------
-    >>> taper_weights(3, "triangular").tolist()
-    [0.5, 1.0, 0.5]
-    >>> taper_weights(2, "flat").tolist()
-    [1.0, 1.0]
-    """
-    if taper == "flat":
-        return np.ones(length)
-    if taper == "triangular":
-        return np.bartlett(length + 2)[1:-1]
-    if taper == "hann":
-        return np.hanning(length + 2)[1:-1]
-    raise ValueError(f"unknown taper {taper!r}; known: {TAPERS}")
-
-
-def sharpen(window_proba, power):
-    """Window posteriors raised to ``power`` and renormalised (a temperature of ``1 / power``).
-
-    Each window keeps its argmax, but the overlap-added average changes: above 1 it moves
-    towards a vote of the windows' labels, so one confidently wrong window no longer
-    outweighs several hesitant right ones; towards 0 it approaches the mean of the
-    log-posteriors, where one confident window can veto a class.
-
-    Parameters
-    ----------
-    window_proba : ndarray of shape (n_windows, n_classes)
-    power : float
-        Positive; 1 returns the posteriors unchanged.
-
-    Returns
-    -------
-    sharpened : ndarray of shape (n_windows, n_classes), float64
-        Rows sum to 1.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> sharpen(np.array([[0.6, 0.2, 0.2]]), 2.0).round(3).tolist()
-    [[0.818, 0.091, 0.091]]
-    """
-    window_proba = np.asarray(window_proba, dtype=np.float64)
-    if power == 1.0:
-        return window_proba
-    powered = np.maximum(window_proba, _PROBA_FLOOR) ** power
-    return powered / powered.sum(axis=1, keepdims=True)
-
-
-def overlap_add(window_proba, starts, stops, n_frames, taper="flat"):
-    """Per-frame posteriors: the weighted mean of the posteriors of the windows covering each frame.
-
-    Parameters
-    ----------
-    window_proba : ndarray of shape (n_windows, n_classes)
-    starts, stops : ndarray of shape (n_windows,), int
-        Frames ``[start, stop)`` of each window; all windows of a recording have the same
-        length except that none extends past ``n_frames``.
-    n_frames : int
-    taper : {"flat", "triangular", "hann"}, default="flat"
-
-    Returns
-    -------
-    frame_proba : ndarray of shape (n_frames, n_classes), float64
-        Frames no window covers get the uniform distribution.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> proba = np.array([[1.0, 0.0], [0.0, 1.0]])
-    >>> overlap_add(proba, np.array([0, 2]), np.array([4, 6]), 6).tolist()
-    [[1.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.5, 0.5], [0.0, 1.0], [0.0, 1.0]]
-    """
-    window_proba = np.asarray(window_proba, dtype=np.float64)
-    starts = np.asarray(starts, dtype=np.int64)
-    stops = np.asarray(stops, dtype=np.int64)
-    n_classes = window_proba.shape[1]
-    if starts.size == 0:
-        return np.full((n_frames, n_classes), 1.0 / n_classes)
-    length = int((stops - starts).max())
-    offsets = np.arange(length)
-    frames = starts[:, None] + offsets
-    inside = frames < stops[:, None]
-    weights = np.broadcast_to(taper_weights(length, taper), frames.shape)[inside]
-    frames = frames[inside]
-    window_of = np.broadcast_to(np.arange(starts.size)[:, None], inside.shape)[inside]
-    total = np.bincount(frames, weights=weights, minlength=n_frames)
-    frame_proba = np.column_stack(
-        [np.bincount(frames, weights=weights * window_proba[window_of, k], minlength=n_frames) for k in range(n_classes)]
-    )
-    covered = total > 0
-    frame_proba[covered] /= total[covered, None]
-    frame_proba[~covered] = 1.0 / n_classes
-    return frame_proba[:n_frames]
-
-
-def nearest_window_labels(window_labels, starts, stops, n_frames):
-    """Label of each frame from the window whose centre is nearest (ties: the earlier one).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> nearest_window_labels(np.array([2, 5]), np.array([0, 2]), np.array([4, 6]), 6).tolist()
-    [2, 2, 2, 5, 5, 5]
-    """
-    centres = (np.asarray(starts) + np.asarray(stops)) / 2.0
-    order = np.argsort(centres, kind="stable")
-    centres = centres[order]
-    frame_centres = np.arange(n_frames) + 0.5
-    right = np.clip(np.searchsorted(centres, frame_centres), 0, centres.size - 1)
-    left = np.clip(right - 1, 0, centres.size - 1)
-    use_left = np.abs(frame_centres - centres[left]) <= np.abs(centres[right] - frame_centres)
-    return np.asarray(window_labels)[order][np.where(use_left, left, right)]
-
-
-def viterbi(log_emissions, log_transition, log_initial):
-    """Most likely state paths of several sequences at once.
-
-    Loops over time and vectorises over sequences and states; the sequences may have
-    different lengths.
-
-    Parameters
-    ----------
-    log_emissions : list of ndarray of shape (n_steps_i, n_states)
-    log_transition : ndarray of shape (n_states, n_states)
-        ``log_transition[i, j]`` = log P(next = j | current = i).
-    log_initial : ndarray of shape (n_states,)
-
-    Returns
-    -------
-    paths : list of ndarray of shape (n_steps_i,), int64
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> stay = np.log(np.array([[0.9, 0.1], [0.1, 0.9]]))
-    >>> emissions = np.log(np.array([[0.8, 0.2], [0.4, 0.6], [0.9, 0.1]]))
-    >>> viterbi([emissions], stay, np.log([0.5, 0.5]))[0].tolist()
-    [0, 0, 0]
-    """
-    lengths = np.array([e.shape[0] for e in log_emissions], dtype=np.int64)
-    n_sequences, n_states = lengths.size, log_transition.shape[0]
-    if n_sequences == 0:
-        return []
-    n_steps = int(lengths.max())
-    padded = np.zeros((n_sequences, n_steps, n_states))
-    for i, emissions in enumerate(log_emissions):
-        padded[i, : emissions.shape[0]] = emissions
-    backpointers = np.zeros((n_sequences, n_steps, n_states), dtype=np.int8)
-    score = log_initial[None, :] + padded[:, 0]
-    final_score = np.where((lengths == 1)[:, None], score, 0.0)
-    for t in range(1, n_steps):
-        candidates = score[:, :, None] + log_transition[None, :, :]
-        backpointers[:, t] = candidates.argmax(axis=1)
-        score = candidates.max(axis=1) + padded[:, t]
-        ending = lengths == t + 1
-        final_score[ending] = score[ending]
-    # Backtrack all sequences together; a sequence joins when t reaches its own last step.
-    paths = np.zeros((n_sequences, n_steps), dtype=np.int64)
-    state = final_score.argmax(axis=1)
-    rows = np.arange(n_sequences)
-    for t in range(n_steps - 1, -1, -1):
-        state = np.where(lengths - 1 == t, final_score.argmax(axis=1), state)
-        paths[:, t] = state
-        if t > 0:
-            state = np.where(t < lengths, backpointers[rows, t, state], state)
-    return [paths[i, : lengths[i]] for i in range(n_sequences)]
-
-
-def estimate_transitions(label_sequences, step, n_classes=N_CLASSES):
-    """Transition probabilities between labels ``step`` frames apart, Laplace-smoothed.
-
-    Parameters
-    ----------
-    label_sequences : list of ndarray of int
-        Frame labels of each train recording.
-    step : int
-        Frames per decoding step.
-
-    Returns
-    -------
-    transition : ndarray of shape (n_classes, n_classes)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> estimate_transitions([np.array([0, 0, 0, 1, 1, 1])], step=1, n_classes=2).round(2).tolist()
-    [[0.6, 0.4], [0.25, 0.75]]
-    """
-    counts = np.ones((n_classes, n_classes))
-    for labels in label_sequences:
-        sampled = np.asarray(labels)[::step]
-        np.add.at(counts, (sampled[:-1], sampled[1:]), 1.0)
-    return counts / counts.sum(axis=1, keepdims=True)
-
-
-def _group_windows(windows, window_proba):
-    """Per recording: (starts, stops, posteriors), in order of first appearance."""
-    rec_ids = windows["rec_id"].to_numpy()
-    starts = windows["start"].to_numpy(dtype=np.int64)
-    stops = windows["stop"].to_numpy(dtype=np.int64)
-    window_proba = np.asarray(window_proba, dtype=np.float64)
-    if window_proba.shape != (len(windows), N_CLASSES):
-        raise ValueError(f"window_proba must have shape ({len(windows)}, {N_CLASSES}), got {window_proba.shape}")
-    codes, uniques = pd.factorize(rec_ids)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(uniques.size + 1))
-    return {
-        rec_id: (starts[order[a:b]], stops[order[a:b]], window_proba[order[a:b]])
-        for rec_id, a, b in zip(uniques, bounds[:-1], bounds[1:])
-    }
-
-
-def _block_means(frame_proba, step):
-    """Mean posterior of each run of ``step`` frames (the last run may be shorter)."""
-    n_frames = frame_proba.shape[0]
-    firsts = np.arange(0, n_frames, step)
-    sizes = np.diff(np.append(firsts, n_frames))
-    return np.add.reduceat(frame_proba, firsts, axis=0) / sizes[:, None]
-
-
-def context_features(frame_proba, offsets, rows=None):
-    """Log-posteriors of each frame and of the frames ``offsets`` before and after it.
-
-    On the frame grid a neighbour is an index shift, clamped at the ends, so only the wanted
-    rows are looked up: the same values as :func:`emo_gbm.ensemble.stacking.context_features` over one
-    recording at ``-offset`` and ``+offset``, whose sorted search for windows at arbitrary
-    positions would read every frame to keep one in 20 when fitting.
-
-    Parameters
-    ----------
-    frame_proba : ndarray of shape (n_frames, n_classes)
-    offsets : sequence of int
-        Positive frame distances; a frame beyond either end of the recording reads the
-        first or last frame.
-    rows : ndarray of int, optional
-        The frames wanted (default: all).
-
-    Returns
-    -------
-    features : ndarray of shape (n_rows, n_classes * (1 + 2 * len(offsets))), float64
-        Blocks of ``n_classes`` columns: the frame itself, then for each offset the frame
-        that far before and the one that far after.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> proba = np.array([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]])
-    >>> np.exp(context_features(proba, [1], rows=np.array([0]))).round(6).tolist()
-    [[0.5, 0.5, 0.5, 0.5, 1.0, 1e-06]]
-    """
-    log_proba = np.log(np.maximum(np.asarray(frame_proba, dtype=np.float64), _PROBA_FLOOR))
-    n_frames = log_proba.shape[0]
-    rows = np.arange(n_frames) if rows is None else np.asarray(rows, dtype=np.int64)
-    shifts = [0] + [sign * int(o) for o in offsets for sign in (-1, 1)]
-    return np.hstack([log_proba[np.clip(rows + shift, 0, n_frames - 1)] for shift in shifts])
+from emo_gbm.smoothing._constants import (
+    CONTEXT_OFFSETS,
+    METHODS,
+    POSTERIOR_POWER_GRID,
+    PRIOR_POWER_GRID,
+    PROBA_FLOOR,
+    SELF_TRANSITION_GRID,
+    TAPERS,
+)
+from emo_gbm.smoothing._context import frame_context_features
+from emo_gbm.smoothing._hmm import block_means, estimate_transitions, viterbi
+from emo_gbm.smoothing._overlap import group_windows, nearest_window_labels, overlap_add, sharpen
 
 
 class FrameSmoother(BaseEstimator):
@@ -331,7 +39,7 @@ class FrameSmoother(BaseEstimator):
         of the overlap-added posteriors. ``"context"``: argmax of a multinomial logistic
         regression (on standardised inputs) reading the overlap-added log-posteriors of
         the frame and of the frames ``context_offsets`` before and after it
-        (:func:`context_features`), fitted on the frames of ``fit``.
+        (:func:`frame_context_features`), fitted on the frames of ``fit``.
     taper : {"flat", "triangular", "hann", "auto"}, default="auto"
         Window weighting for overlap-add; ``"auto"`` tunes it in ``fit``, except for
         ``"context"``, where it means ``"hann"`` (the learned filter over offsets shapes
@@ -454,7 +162,7 @@ class FrameSmoother(BaseEstimator):
             rec_id: (table["label"].to_numpy(np.int64), table["agreement"].to_numpy())
             for rec_id, table in frames.groupby("rec_id", sort=False)
         }
-        grouped_windows = _group_windows(windows, window_proba)
+        grouped_windows = group_windows(windows, window_proba)
         missing = set(grouped_windows) - set(grouped_frames)
         if missing:
             raise ValueError(f"frames lacks the labels of {len(missing)} recordings, e.g. {sorted(missing)[0]!r}")
@@ -510,7 +218,7 @@ class FrameSmoother(BaseEstimator):
         frame_proba = self._overlap_add(grouped_windows, n_frames, taper, power)
         recordings = list(grouped_windows)
         rows = {r: np.arange(0, n_frames[r], self.context_stride) for r in recordings}
-        features = {r: context_features(frame_proba[r], self.context_offsets, rows[r]) for r in recordings}
+        features = {r: frame_context_features(frame_proba[r], self.context_offsets, rows[r]) for r in recordings}
         labels = {r: grouped_frames[r][0][rows[r]] for r in recordings}
         scored = {r: scored_frames(grouped_frames[r][1][rows[r]]).astype(np.float64) for r in recordings}
 
@@ -544,12 +252,12 @@ class FrameSmoother(BaseEstimator):
     def _context_proba(self, model, frame_proba):
         """Posteriors of a context model for every frame of a recording, one column per class."""
         proba = np.zeros((frame_proba.shape[0], N_CLASSES))
-        proba[:, model.classes_] = model.predict_proba(context_features(frame_proba, self.context_offsets))
+        proba[:, model.classes_] = model.predict_proba(frame_context_features(frame_proba, self.context_offsets))
         return proba
 
     def _log_blocks(self, frame_proba):
         """Log of the mean posterior of each decoding step, per recording."""
-        return {r: np.log(np.maximum(_block_means(p, self.step), _PROBA_FLOOR)) for r, p in frame_proba.items()}
+        return {r: np.log(np.maximum(block_means(p, self.step), PROBA_FLOOR)) for r, p in frame_proba.items()}
 
     def _decode(self, log_blocks, n_frames, self_transition, prior_power):
         off_diagonal = self.base_transition_ * (1 - np.eye(N_CLASSES))
@@ -588,7 +296,7 @@ class FrameSmoother(BaseEstimator):
         -------
         frame_proba : dict of str to ndarray of shape (n_frames, 6), float32
         """
-        grouped = _group_windows(windows, window_proba)
+        grouped = group_windows(windows, window_proba)
         self._check_recordings(grouped, n_frames_by_rec)
         frame_proba = self._overlap_add(grouped, n_frames_by_rec, self._in_use("taper"), self._in_use("posterior_power"))
         if self.method == "context":
@@ -633,7 +341,7 @@ class FrameSmoother(BaseEstimator):
             check_is_fitted(self, "self_transition_")
         if self.method == "context":
             check_is_fitted(self, "context_model_")
-        grouped = _group_windows(windows, window_proba)
+        grouped = group_windows(windows, window_proba)
         self._check_recordings(grouped, n_frames_by_rec)
         n_frames = {r: int(n) for r, n in n_frames_by_rec.items()}
         if self.method == "argmax":

@@ -1,0 +1,94 @@
+"""HMM decoding of frame posteriors: transitions from train labels, Viterbi over blocks of frames."""
+
+import numpy as np
+
+from emo_gbm.constants import N_CLASSES
+
+
+def viterbi(log_emissions, log_transition, log_initial):
+    """Most likely state paths of several sequences at once.
+
+    Loops over time and vectorises over sequences and states; the sequences may have
+    different lengths.
+
+    Parameters
+    ----------
+    log_emissions : list of ndarray of shape (n_steps_i, n_states)
+    log_transition : ndarray of shape (n_states, n_states)
+        ``log_transition[i, j]`` = log P(next = j | current = i).
+    log_initial : ndarray of shape (n_states,)
+
+    Returns
+    -------
+    paths : list of ndarray of shape (n_steps_i,), int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stay = np.log(np.array([[0.9, 0.1], [0.1, 0.9]]))
+    >>> emissions = np.log(np.array([[0.8, 0.2], [0.4, 0.6], [0.9, 0.1]]))
+    >>> viterbi([emissions], stay, np.log([0.5, 0.5]))[0].tolist()
+    [0, 0, 0]
+    """
+    lengths = np.array([e.shape[0] for e in log_emissions], dtype=np.int64)
+    n_sequences, n_states = lengths.size, log_transition.shape[0]
+    if n_sequences == 0:
+        return []
+    n_steps = int(lengths.max())
+    padded = np.zeros((n_sequences, n_steps, n_states))
+    for i, emissions in enumerate(log_emissions):
+        padded[i, : emissions.shape[0]] = emissions
+    backpointers = np.zeros((n_sequences, n_steps, n_states), dtype=np.int8)
+    score = log_initial[None, :] + padded[:, 0]
+    final_score = np.where((lengths == 1)[:, None], score, 0.0)
+    for t in range(1, n_steps):
+        candidates = score[:, :, None] + log_transition[None, :, :]
+        backpointers[:, t] = candidates.argmax(axis=1)
+        score = candidates.max(axis=1) + padded[:, t]
+        ending = lengths == t + 1
+        final_score[ending] = score[ending]
+    # Backtrack all sequences together; a sequence joins when t reaches its own last step.
+    paths = np.zeros((n_sequences, n_steps), dtype=np.int64)
+    state = final_score.argmax(axis=1)
+    rows = np.arange(n_sequences)
+    for t in range(n_steps - 1, -1, -1):
+        state = np.where(lengths - 1 == t, final_score.argmax(axis=1), state)
+        paths[:, t] = state
+        if t > 0:
+            state = np.where(t < lengths, backpointers[rows, t, state], state)
+    return [paths[i, : lengths[i]] for i in range(n_sequences)]
+
+
+def estimate_transitions(label_sequences, step, n_classes=N_CLASSES):
+    """Transition probabilities between labels ``step`` frames apart, Laplace-smoothed.
+
+    Parameters
+    ----------
+    label_sequences : list of ndarray of int
+        Frame labels of each train recording.
+    step : int
+        Frames per decoding step.
+
+    Returns
+    -------
+    transition : ndarray of shape (n_classes, n_classes)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> estimate_transitions([np.array([0, 0, 0, 1, 1, 1])], step=1, n_classes=2).round(2).tolist()
+    [[0.6, 0.4], [0.25, 0.75]]
+    """
+    counts = np.ones((n_classes, n_classes))
+    for labels in label_sequences:
+        sampled = np.asarray(labels)[::step]
+        np.add.at(counts, (sampled[:-1], sampled[1:]), 1.0)
+    return counts / counts.sum(axis=1, keepdims=True)
+
+
+def block_means(frame_proba, step):
+    """Mean posterior of each run of ``step`` frames (the last run may be shorter)."""
+    n_frames = frame_proba.shape[0]
+    firsts = np.arange(0, n_frames, step)
+    sizes = np.diff(np.append(firsts, n_frames))
+    return np.add.reduceat(frame_proba, firsts, axis=0) / sizes[:, None]

@@ -66,7 +66,7 @@ data: $(INSTALLED) ## Generate the synthetic dataset into DATA if it does not ex
 
 # A change of the code that reads and summarises the recordings recomputes every split (then
 # $? names more than FORCE); otherwise only the splits whose dataset key changed.
-FEATURE_SOURCES := emo_gbm/data/io.py emo_gbm/data/recording.py emo_gbm/features/windows.py
+FEATURE_SOURCES := emo_gbm/data/io.py emo_gbm/data/recording.py $(wildcard emo_gbm/features/*.py)
 
 $(FEATURES): $(FEATURE_SOURCES) FORCE | data
 	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS) \
@@ -77,7 +77,7 @@ FORCE:
 features: $(INSTALLED) $(FEATURES) ## Cache window features of DATA under BUILD/features/
 
 # A model is refitted when the features or the code that defines it change.
-MODEL_SOURCES := $(wildcard emo_gbm/pipelines/*.py) emo_gbm/ensemble/stacking.py emo_gbm/ensemble/pooling.py $(wildcard emo_gbm/smoothing/*.py) emo_gbm/features/windows.py emo_gbm/workflow.py
+MODEL_SOURCES := $(wildcard emo_gbm/pipelines/*.py) emo_gbm/ensemble/stacking.py emo_gbm/ensemble/pooling.py $(wildcard emo_gbm/smoothing/*.py) $(wildcard emo_gbm/features/*.py) emo_gbm/workflow.py
 
 $(MODEL): $(FEATURES) $(MODEL_SOURCES)
 	$(CLI) train --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS)

@@ -25,9 +25,9 @@ import pandas as pd
 
 from emo_gbm.constants import FRAME_RATE, LABELS_DIR, TEMPLATES_DIR
 from emo_gbm.data.recording import order_modalities
-from emo_gbm.features.windows import (
+from emo_gbm.features._names import _column_plan
+from emo_gbm.features import (
     FLAG_STATISTICS,
-    _column_plan,
     feature_names,
     resolve_statistics,
     sanitize_column_names,
@@ -350,10 +350,10 @@ def bench_versus(data_dir, build_dir, pipeline, versus, repeats, n_jobs, stages,
 
 
 def pandas_window_features(recording, length=400, hop=100, stats="default", modalities=None):
-    """Reference implementation of :func:`emo_gbm.features.windows.featurize_recording`'s features.
+    """Reference implementation of :func:`emo_gbm.features.featurize_recording`'s features.
 
     The same statistics with pandas rolling windows: every rolling aggregate is evaluated at
-    every frame, and the rows where a window of :func:`~emo_gbm.features.windows.window_starts` ends
+    every frame, and the rows where a window of :func:`~emo_gbm.features.window_starts` ends
     are kept. It exists to measure the featurizer against the usual way of writing it, and
     to check that both agree.
 
@@ -370,7 +370,7 @@ def pandas_window_features(recording, length=400, hop=100, stats="default", moda
     Returns
     -------
     features : DataFrame of shape (n_windows, n_features)
-        Columns :func:`~emo_gbm.features.windows.feature_names`, float64.
+        Columns :func:`~emo_gbm.features.feature_names`, float64.
 
     Examples
     --------
@@ -524,7 +524,7 @@ def bench_windowing(data_dir, repeats, n_recordings, tsfresh_recordings, progres
     (sorted ids), already aligned in memory, so reading files is not timed.
     """
     from emo_gbm.data.io import list_recordings, load_recording, read_split_columns
-    from emo_gbm.features.windows import WindowFeaturizer
+    from emo_gbm.features import WindowFeaturizer
 
     ids = list_recordings(data_dir, "train")[:n_recordings]
     columns, _ = read_split_columns(data_dir, "train", skip_bad_files=True)
@@ -610,7 +610,7 @@ def _compare_with_tsfresh(recordings, theirs, length, per_recording=3):
     few of its windows are featurised again by the featurizer on exactly the same frames.
     """
     from emo_gbm.data.recording import Recording
-    from emo_gbm.features.windows import featurize_recording
+    from emo_gbm.features import featurize_recording
 
     differences, windows = [], 0
     for rec in recordings:

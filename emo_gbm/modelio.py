@@ -37,7 +37,7 @@ TRUSTED_TYPES = (
     "emo_gbm.smoothing._smoother.FrameSmoother",
     "emo_gbm.ensemble.stacking.ModalityBlocks",
     "emo_gbm.ensemble.stacking.StackedModalityClassifier",
-    "emo_gbm.features.windows.WindowFeaturizer",
+    "emo_gbm.features._featurizer.WindowFeaturizer",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "numpy.dtype",

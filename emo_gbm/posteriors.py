@@ -273,7 +273,7 @@ def predict_posteriors(pipeline, recording, hop=None):
     for the posteriors of a recording given as DataFrames:
 
     >>> import numpy as np, pandas as pd
-    >>> from emo_gbm.features.windows import WindowFeaturizer
+    >>> from emo_gbm.features import WindowFeaturizer
     >>> from emo_gbm.pipelines import get_pipeline
     >>> rng = np.random.default_rng(0)
     >>> def recording(k):

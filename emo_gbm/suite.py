@@ -26,7 +26,7 @@ from emo_gbm.constants import ANSWERS_DIR, EMOTIONS, TEMPLATES_DIR
 from emo_gbm.metrics import score_recordings
 from emo_gbm.pipelines import WINDOW_LENGTH
 from emo_gbm.smoothing import overlap_add
-from emo_gbm.features.windows import window_labels, window_starts
+from emo_gbm.features import window_labels, window_starts
 from emo_gbm.workflow import PREDICT_HOP, model_path, load_model, make_features, predict, train
 
 #: Scale of each generated world (1 = the challenge's 312 / 143 / 126 recordings): 0.2 keeps

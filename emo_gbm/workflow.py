@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from emo_gbm import modelio
 from emo_gbm.pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH, get_pipeline
-from emo_gbm.features.windows import WindowFeaturizer
+from emo_gbm.features import WindowFeaturizer
 
 #: Hop between windows of the test splits: finer than for training, so that each frame's
 #: posterior averages more windows.

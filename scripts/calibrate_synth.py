@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from emo_gbm.constants import EMOTIONS, MODALITIES, N_FEATURES  # noqa: E402
 from emo_gbm.data.io import load_split  # noqa: E402
 from emo_gbm.metrics import confusion_matrix, scores_from_confusion  # noqa: E402
-from emo_gbm.features.windows import window_starts  # noqa: E402
+from emo_gbm.features import window_starts  # noqa: E402
 
 WINDOW, HOP = 400, 100  # frames at 100 fps: 4 s windows, 1 s hop
 HELD_OUT_SESSION = 6

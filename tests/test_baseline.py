@@ -13,7 +13,7 @@ from emo_gbm.baseline.training import (
 )
 from emo_gbm.constants import MODALITIES, N_FEATURES
 from emo_gbm.data.recording import Recording
-from emo_gbm.features.windows import window_starts
+from emo_gbm.features import window_starts
 
 
 def frame_index_recording(n_frames, rec_id="id00000001"):

@@ -11,7 +11,7 @@ from xgboost import XGBClassifier
 from emo_gbm.ensemble.pooling import PooledLogisticRegression
 from emo_gbm.smoothing import FrameSmoother
 from emo_gbm.ensemble.stacking import StackedModalityClassifier
-from emo_gbm.features.windows import WindowFeaturizer
+from emo_gbm.features import WindowFeaturizer
 
 _RECORDINGS = "fit/transform take a list of Recording objects; the check passes a numeric array"
 _SCHEMA = "fit learns the modalities and columns from a list of Recording objects; the check passes an array"

@@ -18,7 +18,7 @@ from emo_gbm.modelio import load_model
 from emo_gbm.posteriors import predict_posteriors, recording_from_frames
 from emo_gbm.submission import read_template_lines
 from emo_gbm.data.synth import generate
-from emo_gbm.features.windows import META_COLUMNS
+from emo_gbm.features import META_COLUMNS
 from emo_gbm.workflow import make_features
 
 EXTRA_AUDIO = ("energy__total", "pitch [Hz]", "zcr", "hnr")  # 36 + 4 = 40 audio columns

@@ -21,7 +21,7 @@ from emo_gbm.smoothing import (
     taper_weights,
     viterbi,
 )
-from emo_gbm.features.windows import window_starts
+from emo_gbm.features import window_starts
 
 
 def test_overlap_add_exact_on_hand_example():

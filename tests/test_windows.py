@@ -6,7 +6,7 @@ import pytest
 
 from emo_gbm.constants import EYE_FLAG_COLUMNS, MODALITIES, N_FEATURES
 from emo_gbm.data.recording import Recording
-from emo_gbm.features.windows import (
+from emo_gbm.features import (
     ACF_LAG,
     ACF_MIN_PAIRS,
     CONTINUOUS_STATISTICS,

@@ -15,7 +15,7 @@ from emo_gbm.data.io import list_recordings, read_template
 from emo_gbm.reporting.report import delete_modalities
 from emo_gbm.ensemble.stacking import META_C_GRID
 from emo_gbm.data.synth import generate
-from emo_gbm.features.windows import feature_names
+from emo_gbm.features import feature_names
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
 from emo_gbm.pipelines import (
     CENTRED_SUFFIX,

@@ -13,7 +13,7 @@ import numpy as np
 
 from emo_gbm.baseline.bilstm import BiLSTMClassifier
 from emo_gbm.constants import EMOTIONS, FRAME_RATE, MODALITIES, N_FEATURES, RATES
-from emo_gbm.features.windows import window_starts
+from emo_gbm.features import window_starts
 
 #: Step (in 100 fps frames) at which each modality is sampled: its native rate.
 DEFAULT_STRIDES = {m: max(1, int(round(FRAME_RATE / RATES[m]))) for m in MODALITIES}
@@ -88,7 +88,7 @@ def windows_from_recordings(
 ):
     """Cut recordings into fixed-length sequence windows for the BiLSTM baseline.
 
-    Window positions come from :func:`~emo_gbm.features.windows.window_starts`, so the baseline and
+    Window positions come from :func:`~emo_gbm.features.window_starts`, so the baseline and
     the GBM pipeline window alike. A recording shorter than ``length`` gets one window
     padded with missing frames.
 

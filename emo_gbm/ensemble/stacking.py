@@ -461,7 +461,7 @@ class ModalityBlocks:
 
     Given to the stacker's ``blocks``, it reads the modalities from the feature names of the
     window table (``<modality>__<column>__<statistic>`` and ``<modality>__missing_frac``,
-    :mod:`emo_gbm.features.windows`), so that every modality of the data gets its base models, a
+    :mod:`emo_gbm.features`), so that every modality of the data gets its base models, a
     fifth one included. Per modality, in the order the modalities first appear:
 
     - a block named ``<modality>`` with every statistic of the modality (its missing fraction

@@ -38,7 +38,7 @@ from emo_gbm.ensemble.stacking import (
     default_base_estimator,
     default_linear_expert,
 )
-from emo_gbm.features.windows import WindowFeaturizer
+from emo_gbm.features import WindowFeaturizer
 
 from emo_gbm.pipelines.base import FramePipeline
 

@@ -55,7 +55,7 @@ class FramePipeline(BaseEstimator):
     ----------
     featurizer_ : WindowFeaturizer
         ``featurizer`` fitted on the columns of the train windows
-        (:meth:`~emo_gbm.features.windows.WindowFeaturizer.fit_columns`): it featurises new
+        (:meth:`~emo_gbm.features.WindowFeaturizer.fit_columns`): it featurises new
         recordings into exactly the columns the classifier reads.
     feature_columns_ : list of str
     classifier_ : classifier
@@ -77,7 +77,7 @@ class FramePipeline(BaseEstimator):
     Examples
     --------
     >>> from lightgbm import LGBMClassifier
-    >>> from emo_gbm.features.windows import WindowFeaturizer
+    >>> from emo_gbm.features import WindowFeaturizer
     >>> pipe = FramePipeline(WindowFeaturizer(modalities=["eyes"]), LGBMClassifier(), FrameSmoother())
     >>> pipe.smoothing
     'auto'
@@ -120,7 +120,7 @@ class FramePipeline(BaseEstimator):
         Parameters
         ----------
         X : DataFrame
-            A window table (:class:`~emo_gbm.features.windows.WindowFeaturizer` output) of the
+            A window table (:class:`~emo_gbm.features.WindowFeaturizer` output) of the
             train split, every label known.
         y : DataFrame
             Frame labels of the same recordings: ``rec_id``, ``label``, ``agreement`` (the

@@ -959,7 +959,7 @@ def delete_modalities(windows, modalities):
     Parameters
     ----------
     windows : DataFrame
-        A window table (:class:`~emo_gbm.features.windows.WindowFeaturizer` output).
+        A window table (:class:`~emo_gbm.features.WindowFeaturizer` output).
     modalities : sequence of str
 
     Returns
@@ -1004,7 +1004,7 @@ def _model_sources():
 
     from emo_gbm import smoothing, workflow
     from emo_gbm.ensemble import pooling, stacking
-    from emo_gbm.features import windows
+    from emo_gbm import features as windows
 
     files = [Path(m.__file__) for m in (smoothing, stacking, pooling, windows, workflow)]
     return files + sorted(Path(pipelines.__file__).parent.glob("*.py"))

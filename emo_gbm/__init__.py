@@ -21,8 +21,7 @@ from emo_gbm.baseline.bilstm import BiLSTMClassifier
 from emo_gbm.constants import EMOTIONS, MODALITIES
 from emo_gbm.data.io import load_recording, load_split
 from emo_gbm.data.synth import WORLDS, generate
-from emo_gbm.ensemble.pooling import PooledLogisticRegression
-from emo_gbm.ensemble.stacking import StackedModalityClassifier
+from emo_gbm.ensemble import PooledLogisticRegression, StackedModalityClassifier
 from emo_gbm.features import WindowFeaturizer
 from emo_gbm.metrics import score_recordings, unweighted_accuracy, weighted_accuracy
 from emo_gbm.modelio import load_model, save_model

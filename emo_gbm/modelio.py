@@ -35,7 +35,7 @@ TRUSTED_TYPES = (
     "emo_gbm.modelio.FrameState",
     "emo_gbm.ensemble.pooling.PooledLogisticRegression",
     "emo_gbm.smoothing._smoother.FrameSmoother",
-    "emo_gbm.ensemble.stacking.ModalityBlocks",
+    "emo_gbm.ensemble._blocks.ModalityBlocks",
     "emo_gbm.ensemble.stacking.StackedModalityClassifier",
     "emo_gbm.features._featurizer.WindowFeaturizer",
     "lightgbm.basic.Booster",

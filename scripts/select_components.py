@@ -27,7 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emo_gbm.ensemble.stacking import default_base_estimator  # noqa: E402
+from emo_gbm.ensemble import default_base_estimator  # noqa: E402
 
 from emo_gbm import pipelines  # noqa: E402
 from emo_gbm.pipelines import get_pipeline  # noqa: E402

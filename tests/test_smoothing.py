@@ -8,7 +8,6 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GroupKFold
 
-from emo_gbm.ensemble import stacking
 from emo_gbm.smoothing import (
     POSTERIOR_POWER_GRID,
     SELF_TRANSITION_GRID,
@@ -265,9 +264,6 @@ def test_context_features_read_both_sides_and_clamp_at_the_ends():
     assert blocks[2].tolist() == [2, 1, 3, 0, 4]
     assert blocks[4].tolist() == [4, 3, 4, 1, 4]
     np.testing.assert_array_equal(frame_context_features(proba, [1, 3], rows=np.array([2])), got[[2]])
-    # the stack's neighbour lookup over one recording gives the same neighbours
-    others = stacking.context_features(got[:, :6], np.zeros(5), offsets=(-1, 1, -3, 3))
-    np.testing.assert_array_equal(got[:, 6:], others)
 
 
 def test_context_model_learns_to_look_ahead_where_overlap_cannot():

@@ -13,7 +13,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from xgboost import XGBClassifier
 
 from emo_gbm.ensemble.pooling import PooledLogisticRegression
-from emo_gbm.ensemble.stacking import META_C_GRID, StackedModalityClassifier, context_features, default_linear_expert
+from emo_gbm.ensemble._absence import missing_fractions
+from emo_gbm.ensemble import StackedModalityClassifier, default_linear_expert
 
 
 def small_lgbm():
@@ -222,26 +223,9 @@ def test_boosting_rounds_are_chosen_per_block_on_out_of_fold_posteriors():
         assert clf.estimators_[name].n_estimators == clf.n_rounds_[name]
     # a fast-learning, overfitting model on weak block "b" is best stopped early
     assert clf.n_rounds_["b"] < 120
-    untuned = stacker(tune_rounds=False).fit(X, y, groups=groups)
-    assert untuned.n_rounds_ == {"a": None, "b": None} and untuned.round_losses_ == {"a": {}, "b": {}}
-
-
-def test_context_features_follow_positions_within_each_sequence():
-    values = np.array([[3.0], [1.0], [10.0], [2.0], [20.0]])
-    sequences = np.array(["a", "a", "b", "a", "b"])  # rows of a sequence need not be adjacent or sorted
-    positions = np.array([200, 0, 0, 100, 50])
-    context = context_features(values, sequences, positions, offsets=(-100, 100, 300), sequence_mean=True)
-    # at -100 / +100 / +300: the row there, else the nearest position of the same sequence
-    assert context[:, 0].tolist() == [2.0, 1.0, 10.0, 1.0, 10.0]
-    assert context[:, 1].tolist() == [3.0, 2.0, 20.0, 3.0, 20.0]
-    assert context[:, 2].tolist() == [3.0, 3.0, 20.0, 3.0, 20.0]
-    assert context[:, 3].tolist() == [2.0, 2.0, 15.0, 2.0, 15.0]
-    # without sequences every row is its own sequence
-    alone = context_features(values, offsets=(-1, 1), sequence_mean=True)
-    assert np.array_equal(alone, np.repeat(values, 3, axis=1))
-    assert context_features(values).shape == (5, 0)
-    with pytest.raises(ValueError, match="one entry per row"):
-        context_features(values, sequences[:3])
+    # a classifier without boosting rounds is used as given
+    linear = stacker(estimator=default_linear_expert()).fit(X, y, groups=groups)
+    assert linear.n_rounds_ == {"a": None, "b": None} and linear.round_losses_ == {"a": {}, "b": {}}
 
 
 def sequence_data(n_groups=12, sequences_per_group=2, rows_per_sequence=20, seed=0):
@@ -256,55 +240,17 @@ def sequence_data(n_groups=12, sequences_per_group=2, rows_per_sequence=20, seed
     b = 0.4 * np.eye(3)[y] @ rng.normal(size=(3, 4)) + rng.normal(size=(y.size, 4))
     frame = pd.DataFrame(np.c_[a, np.zeros(y.size), b, np.zeros(y.size)])
     frame.columns = [f"a{i}" for i in range(5)] + ["a_missing"] + [f"b{i}" for i in range(4)] + ["b_missing"]
-    positions = np.tile(np.arange(rows_per_sequence) * 100, n_sequences)
-    return frame, y, groups, sequences, positions
+    return frame, y, groups, sequences
 
 
-def test_sequence_mean_gives_the_meta_learner_the_whole_recording():
-    X, y, groups, sequences, positions = sequence_data()
-    # A plain logistic regression: the default pooled one, strongly penalised, barely uses
-    # inputs other than the blocks' log-posteriors.
-    meta = LogisticRegression(max_iter=1000)
-    plain = stacker(final_estimator=meta).fit(X, y, groups=groups, sequences=sequences, positions=positions)
-    with_mean = stacker(final_estimator=meta, sequence_mean=True).fit(
-        X, y, groups=groups, sequences=sequences, positions=positions
-    )
-    plain_accuracy = np.mean(plain.oof_proba_.argmax(1) == y)
-    mean_accuracy = np.mean(with_mean.oof_proba_.argmax(1) == y)
-    assert mean_accuracy > plain_accuracy + 0.15, (plain_accuracy, mean_accuracy)
-    X_new, y_new, _, sequences_new, positions_new = sequence_data(n_groups=4, seed=1)
-    in_context = with_mean.predict(X_new, sequences=sequences_new, positions=positions_new)
-    alone = with_mean.predict(X_new)  # each row its own sequence
-    assert np.mean(in_context == y_new) > np.mean(alone == y_new) + 0.1
-    # the context comes from the rows passed together: order does not matter
-    order = np.random.default_rng(0).permutation(y_new.size)
-    shuffled = with_mean.predict_proba(
-        X_new.iloc[order], sequences=sequences_new[order], positions=positions_new[order]
-    )
-    assert np.allclose(shuffled, with_mean.predict_proba(X_new, sequences_new, positions_new)[order])
-
-
-def test_sequence_mean_auto_is_decided_by_grouped_cross_validation():
-    X, y, groups, sequences, positions = sequence_data()
-    clf = stacker(sequence_mean="auto").fit(X, y, groups=groups, sequences=sequences, positions=positions)
-    assert clf.sequence_mean_ is True
-    tried = {(row["sequence_mean"], row["C"]) for row in clf.final_scores_}
-    assert tried == {(option, c) for option in (False, True) for c in META_C_GRID}
-    best = min(clf.final_scores_, key=lambda row: row["log_loss"])
-    assert (best["sequence_mean"], best["C"]) == (clf.sequence_mean_, clf.final_params_["C"])
-    with pytest.raises(ValueError, match="sequence_mean must be"):
-        stacker(sequence_mean="yes").fit(X, y, groups=groups)
-
-
-def test_neighbour_context_and_sequence_arguments_are_checked():
-    X, y, groups, sequences, positions = sequence_data(n_groups=6)
-    clf = stacker(context_offsets=(-100, 100)).fit(X, y, groups=groups, sequences=sequences, positions=positions)
-    n_meta = clf.final_estimator_.coef_.shape[1]
-    assert n_meta == 3 * 2 + 2 + 2 * (3 * 2)  # log-posteriors, missing fractions, two neighbours
+def test_meta_learner_reads_log_posteriors_and_missing_fractions_and_sequences_are_checked():
+    X, y, groups, sequences = sequence_data(n_groups=6)
+    clf = stacker(final_estimator=LogisticRegression(max_iter=1000)).fit(X, y, groups=groups, sequences=sequences)
+    assert clf.final_estimator_.coef_.shape[1] == 3 * 2 + 2  # log-posteriors of two blocks, two missing fractions
     with pytest.raises(ValueError, match="sequences has shape"):
         clf.predict(X, sequences=sequences[:-1])
-    with pytest.raises(ValueError, match="positions must be integers"):
-        clf.predict(X, sequences=sequences, positions=positions + 0.5)
+    with pytest.raises(ValueError, match="groups has shape"):
+        stacker().fit(X, y, groups=groups[:-1])
 
 
 def test_blocks_sharing_a_missing_column_are_one_modality():
@@ -362,9 +308,9 @@ def test_meta_learner_per_absent_modality_serves_the_recordings_that_lack_it():
     X_without_a[COLUMNS["a"]] = np.nan
     X_without_a["a_missing"] = 1.0
     proba = per_absence.predict_proba(X_without_a, sequences_test)
+    X_numbers = X_without_a.to_numpy()
     meta = per_absence._meta_features(
-        per_absence._base_proba(X_without_a.to_numpy()), per_absence._missing_fractions(X_without_a.to_numpy()),
-        sequences_test, None, False, absent=1,
+        per_absence._base_proba(X_numbers), missing_fractions(X_numbers, per_absence.missing_positions_), absent=1
     )
     np.testing.assert_allclose(proba, per_absence.absence_estimators_[1].predict_proba(meta))
     single_loss = log_loss(y_test, single.predict_proba(X_without_a, sequences_test))
@@ -417,9 +363,9 @@ def test_base_fallback_predicts_with_the_best_base_model_only_when_it_beats_the_
     X_without_a = X.copy()
     X_without_a[COLUMNS["a"]] = np.nan
     X_without_a["a_missing"] = 1.0
+    X_numbers = X_without_a.to_numpy()
     meta = fallback._meta_features(
-        fallback._base_proba(X_without_a.to_numpy()), fallback._missing_fractions(X_without_a.to_numpy()),
-        groups, None, fallback.sequence_mean_, absent=1,
+        fallback._base_proba(X_numbers), missing_fractions(X_numbers, fallback.missing_positions_), absent=1
     )
     np.testing.assert_allclose(
         fallback.predict_proba(X_without_a, groups), fallback.absence_estimators_[1].predict_proba(meta)

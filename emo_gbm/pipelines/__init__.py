@@ -32,7 +32,7 @@ from sklearn.linear_model import LogisticRegression
 
 from emo_gbm.constants import MODALITIES
 from emo_gbm.smoothing import FrameSmoother
-from emo_gbm.ensemble.stacking import (
+from emo_gbm.ensemble import (
     ModalityBlocks,
     StackedModalityClassifier,
     default_base_estimator,
@@ -53,13 +53,6 @@ FEATURE_SET = "default"
 
 #: Share of train windows with one modality blanked (see StackedModalityClassifier).
 MODALITY_DROPOUT = 0.2
-
-#: Whether the stack's meta-learner also sees the recording's mean block log-posteriors and
-#: missing fractions. Off: as ``"auto"`` (chosen by grouped cross-validation with its C) it was
-#: never chosen, on the synthetic data or EmoDB, and it doubled the meta-learner's fits.
-#: (Neighbouring windows' posteriors, ``context_offsets``, scored lower on the train
-#: out-of-fold windows once smoothed, so they are not used either.)
-SEQUENCE_MEAN = False
 
 #: Whether the stack also fits one meta-learner per set of absent modalities, used for
 #: recordings that lack them (see StackedModalityClassifier).
@@ -103,11 +96,11 @@ def _stacked(estimator, random_state, n_jobs, modalities=None, linear=True, cent
              base_fallback=BASE_FALLBACK, exclude=()):
     """Base models per modality of the data (``modalities`` / ``exclude`` select them; None:
     all, a fifth included): ``estimator`` on all of the modality's statistics, and
-    (``linear``, ``centred``) linear experts (:func:`~emo_gbm.ensemble.stacking.default_linear_expert`)
+    (``linear``, ``centred``) linear experts (:func:`~emo_gbm.ensemble.default_linear_expert`)
     on its window means and on its window means minus the recording's mean; each expert's C is
     chosen over :data:`LINEAR_C_GRID` by grouped cross-validation. The blocks are resolved from
     the window table's columns when the pipeline is fitted
-    (:class:`~emo_gbm.ensemble.stacking.ModalityBlocks`). The meta-learner is the product-of-experts
+    (:class:`~emo_gbm.ensemble.ModalityBlocks`). The meta-learner is the product-of-experts
     logistic regression (``pooled``) or a plain one on the blocks' log-posteriors."""
     grid = {"logisticregression__C": list(LINEAR_C_GRID)}
     experts = [(LINEAR_SUFFIX, "mean", default_linear_expert(), grid)] * linear
@@ -119,7 +112,6 @@ def _stacked(estimator, random_state, n_jobs, modalities=None, linear=True, cent
         final_grid=final_grid,
         cv=CV_FOLDS,
         modality_dropout=dropout,
-        sequence_mean=SEQUENCE_MEAN,
         meta_per_absence=meta_per_absence,
         base_fallback=base_fallback,
         blocks=blocks,

@@ -4,11 +4,10 @@ import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import StratifiedGroupKFold
 
 from emo_gbm.constants import N_CLASSES
-from emo_gbm.smoothing import METHODS, FrameSmoother
-from emo_gbm.ensemble.stacking import cross_val_rounds, with_rounds
+from emo_gbm.smoothing import METHODS
+from emo_gbm.model_selection import cross_val_rounds, grouped_folds, with_rounds
 
 
 #: The smoothing methods ``smoothing="auto"`` chooses from.
@@ -28,13 +27,13 @@ class FramePipeline(BaseEstimator):
         (``featurizer_``), so its modalities and their columns are those of the data.
     classifier : classifier
         Fitted on the feature columns of the windows, with the window weights. If its
-        ``fit`` accepts ``groups`` (:class:`~emo_gbm.ensemble.stacking.StackedModalityClassifier`),
+        ``fit`` accepts ``groups`` (:class:`~emo_gbm.ensemble.StackedModalityClassifier`),
         it gets the window groups and must expose ``oof_proba_``; otherwise the pipeline
         computes grouped out-of-fold posteriors itself with ``cv`` folds (fewer when there
         are fewer groups), choosing the boosting rounds of a LightGBM or XGBoost
-        classifier on them (:func:`~emo_gbm.ensemble.stacking.cross_val_rounds`) before the refit.
-        A classifier whose ``fit`` and ``predict_proba`` accept ``sequences`` and
-        ``positions`` gets each window's recording and first frame (temporal context).
+        classifier on them (:func:`~emo_gbm.model_selection.cross_val_rounds`) before the refit.
+        A classifier whose ``fit`` and ``predict_proba`` accept ``sequences`` gets each
+        window's recording (the unit in which a modality is absent).
     smoother : FrameSmoother
         Tuned on the out-of-fold posteriors of the train windows, once per smoothing
         method (its own ``method`` is overridden); every method stays available for
@@ -78,6 +77,7 @@ class FramePipeline(BaseEstimator):
     --------
     >>> from lightgbm import LGBMClassifier
     >>> from emo_gbm.features import WindowFeaturizer
+    >>> from emo_gbm.smoothing import FrameSmoother
     >>> pipe = FramePipeline(WindowFeaturizer(modalities=["eyes"]), LGBMClassifier(), FrameSmoother())
     >>> pipe.smoothing
     'auto'
@@ -103,10 +103,10 @@ class FramePipeline(BaseEstimator):
 
     @staticmethod
     def _sequences(method, windows):
-        """The recording and first frame of each window, for a classifier method that takes them."""
+        """The recording of each window, for a classifier method that takes it."""
         if "sequences" not in inspect.signature(method).parameters:
             return {}
-        return {"sequences": windows["rec_id"].to_numpy(), "positions": windows["start"].to_numpy(np.int64)}
+        return {"sequences": windows["rec_id"].to_numpy()}
 
     def _all_classes(self, proba):
         """Posteriors with one column per emotion (zeros for classes absent from training)."""
@@ -152,10 +152,9 @@ class FramePipeline(BaseEstimator):
             n_groups = np.unique(groups).size
             if n_groups < 2:
                 raise ValueError("the train windows come from a single group (actor or recording); need at least 2")
-            folds = StratifiedGroupKFold(min(self.cv, n_groups), shuffle=True, random_state=self.random_state)
             classes, y_encoded = np.unique(y, return_inverse=True)
             oof, self.n_rounds_, _ = cross_val_rounds(
-                self.classifier, X.to_numpy(), y_encoded, list(folds.split(X, y_encoded, groups)),
+                self.classifier, X.to_numpy(), y_encoded, grouped_folds(y_encoded, groups, self.cv, self.random_state),
                 sample_weight=weight, seed=self.random_state, n_jobs=self.n_jobs,
             )
             self.classifier_ = with_rounds(self.classifier, self.n_rounds_)

@@ -9,7 +9,7 @@ def frame_context_features(frame_proba, offsets, rows=None):
     """Log-posteriors of each frame and of the frames ``offsets`` before and after it.
 
     On the frame grid a neighbour is an index shift, clamped at the ends, so only the wanted
-    rows are looked up: the same values as :func:`emo_gbm.ensemble.stacking.context_features` over one
+    rows are looked up.
     recording at ``-offset`` and ``+offset``, whose sorted search for windows at arbitrary
     positions would read every frame to keep one in 20 when fitting.
 

@@ -6,7 +6,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
-from emo_gbm.baseline.bilstm import (
+from emo_gbm.baseline import (
     BaselineNetwork,
     BiLSTM,
     BiLSTMClassifier,

@@ -1,166 +1,17 @@
-"""The challenge baseline workflow: recordings -> 4 s sequence windows -> BiLSTM -> frame labels.
+"""The challenge baseline on a dataset: labelled recordings -> trained BiLSTM -> frame labels.
 
-Each window hands every modality to the network at its native rate, taken from the 100 fps
-aligned grid with a stride (audio every frame, face and eyes every 2nd, Kinect every 7th).
-Missing values become zeros, as in the challenge baseline (after the estimator's clipping
-and standardisation, see :class:`~emo_gbm.baseline.bilstm.BiLSTMClassifier`). Training uses non-overlapping windows; prediction
-may use overlapping ones, whose posteriors are averaged on every frame they cover.
+Training uses non-overlapping windows (:func:`~emo_gbm.baseline.windows_from_recordings`);
+missing values become zeros, as in the challenge baseline (after the estimator's clipping
+and standardisation, see :class:`~emo_gbm.baseline.BiLSTMClassifier`). Prediction may use
+overlapping windows, whose posteriors are averaged on every frame they cover.
 """
-
-from typing import Dict, NamedTuple
 
 import numpy as np
 
-from emo_gbm.baseline.bilstm import BiLSTMClassifier
-from emo_gbm.constants import EMOTIONS, FRAME_RATE, MODALITIES, N_FEATURES, RATES
+from emo_gbm.baseline._classifier import BiLSTMClassifier
+from emo_gbm.baseline._sequences import resolve_strides, windows_from_recordings
+from emo_gbm.constants import MODALITIES
 from emo_gbm.features.windows import window_starts
-
-#: Step (in 100 fps frames) at which each modality is sampled: its native rate.
-DEFAULT_STRIDES = {m: max(1, int(round(FRAME_RATE / RATES[m]))) for m in MODALITIES}
-
-#: Breaks ties of agreement mass in favour of the class with more frames.
-_COUNT_TIE_BREAK = 1e-6
-
-
-class BaselineWindows(NamedTuple):
-    """Sequence windows of a list of recordings.
-
-    Attributes
-    ----------
-    X : dict of str to ndarray of shape (n_windows, n_steps, n_features), float32
-        One array per modality; ``n_steps = ceil(length / stride)``.
-    labels : ndarray of shape (n_windows,), int8
-        Agreement-weighted majority class of the window's frames; -1 for recordings
-        without labels.
-    weights : ndarray of shape (n_windows,), float32
-        Mean annotator agreement over the window's frames (1 where agreement is unknown,
-        0 for recordings without labels).
-    recording : ndarray of shape (n_windows,), int64
-        Index of the window's recording in the input list.
-    start : ndarray of shape (n_windows,), int64
-        First frame of the window.
-    """
-
-    X: Dict[str, np.ndarray]
-    labels: np.ndarray
-    weights: np.ndarray
-    recording: np.ndarray
-    start: np.ndarray
-
-
-def _resolve_strides(strides, modalities):
-    strides = dict(DEFAULT_STRIDES if strides is None else strides)
-    missing = [m for m in modalities if m not in strides]
-    if missing:
-        raise ValueError(f"no stride given for modalities {missing}")
-    for m in modalities:
-        if int(strides[m]) < 1:
-            raise ValueError(f"the stride of {m!r} must be a positive integer, got {strides[m]!r}")
-    return {m: int(strides[m]) for m in modalities}
-
-
-def _window_labels(recording, starts, stops):
-    n_windows = len(starts)
-    if recording.labels is None:
-        return np.full(n_windows, -1, dtype=np.int8), np.zeros(n_windows, dtype=np.float32)
-    labels = np.asarray(recording.labels)
-    if labels.size and (labels.min() < 0 or labels.max() >= len(EMOTIONS)):
-        raise ValueError(
-            f"{recording.rec_id}: frame labels must lie in 0..{len(EMOTIONS) - 1}"
-        )
-    n = len(labels)
-    agreement = (
-        np.ones(n) if recording.agreement is None
-        else np.asarray(recording.agreement, dtype=np.float64)
-    )
-    mass = np.zeros((n + 1, len(EMOTIONS)))
-    mass[np.arange(1, n + 1), labels] = agreement + _COUNT_TIE_BREAK
-    np.cumsum(mass, axis=0, out=mass)
-    total = np.concatenate([[0.0], np.cumsum(agreement)])
-    window_labels = (mass[stops] - mass[starts]).argmax(axis=1).astype(np.int8)
-    covered = np.maximum(stops - starts, 1)
-    weights = ((total[stops] - total[starts]) / covered).astype(np.float32)
-    return window_labels, weights
-
-
-def windows_from_recordings(
-    recordings, length=400, hop=400, strides=None, modalities=MODALITIES, missing_value=0.0
-):
-    """Cut recordings into fixed-length sequence windows for the BiLSTM baseline.
-
-    Window positions come from :func:`~emo_gbm.features.windows.window_starts`, so the baseline and
-    the GBM pipeline window alike. A recording shorter than ``length`` gets one window
-    padded with missing frames.
-
-    Parameters
-    ----------
-    recordings : list of Recording
-    length : int, default=400
-        Window length in 100 fps frames (400 = 4 s).
-    hop : int, default=400
-        Step between window starts (``length`` for non-overlapping windows).
-    strides : dict of str to int, optional
-        Sampling step of each modality on the frame grid; default :data:`DEFAULT_STRIDES`
-        (audio 1, face_nn 2, eyes 2, kinect 7).
-    modalities : sequence of str, default=MODALITIES
-    missing_value : float, default=0.0
-        Value of missing cells (NaN keeps them marked as missing).
-
-    Returns
-    -------
-    BaselineWindows
-
-    Examples
-    --------
-    >>> from emo_gbm.data.recording import Recording
-    >>> rec = Recording.empty("id00000001", np.arange(1000) / 100,
-    ...                       labels=np.zeros(1000, dtype=np.int8))
-    >>> w = windows_from_recordings([rec], length=400, hop=400)
-    >>> {m: x.shape for m, x in w.X.items()}
-    {'audio': (3, 400, 36), 'face_nn': (3, 200, 100), 'eyes': (3, 200, 6), 'kinect': (3, 58, 27)}
-    >>> w.start.tolist(), w.labels.tolist(), float(w.X["audio"].max())
-    ([0, 400, 600], [0, 0, 0], 0.0)
-    """
-    modalities = tuple(modalities)
-    strides = _resolve_strides(strides, modalities)
-    offsets = {m: np.arange(0, length, strides[m]) for m in modalities}
-    starts = [window_starts(r.n_frames, length, hop) for r in recordings]
-    n_windows = sum(len(s) for s in starts)
-    X = {
-        m: np.empty((n_windows, len(offsets[m]), N_FEATURES[m]), dtype=np.float32)
-        for m in modalities
-    }
-    labels = np.empty(n_windows, dtype=np.int8)
-    weights = np.empty(n_windows, dtype=np.float32)
-    recording_index = np.empty(n_windows, dtype=np.int64)
-    row = 0
-    for i, (rec, rec_starts) in enumerate(zip(recordings, starts)):
-        n = rec.n_frames
-        end = row + len(rec_starts)
-        for m in modalities:
-            frames = rec_starts[:, None] + offsets[m][None, :]
-            if m in rec.streams:
-                stream = np.asarray(rec.streams[m], dtype=np.float32)
-            else:  # the recording's split has no folder of this modality
-                stream = np.full((n, N_FEATURES[m]), np.nan, dtype=np.float32)
-            if stream.shape[1] != N_FEATURES[m]:
-                raise ValueError(
-                    f"{rec.rec_id}: {m} has {stream.shape[1]} features, expected {N_FEATURES[m]}"
-                )
-            if n:
-                block = stream[np.minimum(frames, n - 1)]
-                block[frames >= n] = np.nan
-            else:
-                block = np.full(frames.shape + (N_FEATURES[m],), np.nan, dtype=np.float32)
-            if not np.isnan(missing_value):
-                block[np.isnan(block)] = missing_value
-            X[m][row:end] = block
-        stops = np.minimum(rec_starts + length, n)
-        labels[row:end], weights[row:end] = _window_labels(rec, rec_starts, stops)
-        recording_index[row:end] = i
-        row = end
-    start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
-    return BaselineWindows(X, labels, weights, recording_index, start)
 
 
 def baseline_folder(modalities):
@@ -226,9 +77,9 @@ def train_baseline(
     strides : dict of str to int, optional
         See :func:`windows_from_recordings`.
     dense_size, dense_activation, learning_rate, rho, epsilon, batch_size : optional
-        See :class:`~emo_gbm.baseline.bilstm.BiLSTMClassifier`.
+        See :class:`~emo_gbm.baseline.BiLSTMClassifier`.
     max_epochs, patience, validation_fraction, n_jobs, verbose : optional
-        See :class:`~emo_gbm.baseline.bilstm.BiLSTMClassifier`. ``n_jobs=2`` runs the modality
+        See :class:`~emo_gbm.baseline.BiLSTMClassifier`. ``n_jobs=2`` runs the modality
         branches on two threads (same model, about 1.6 times faster on two cores).
 
     Returns
@@ -355,7 +206,7 @@ def predict_baseline_proba(model, recordings, hop=100, length=400, strides=None,
     See :func:`train_baseline`.
     """
     modalities = model.modalities_
-    steps = {m: len(range(0, length, s)) for m, s in _resolve_strides(strides, modalities).items()}
+    steps = {m: len(range(0, length, s)) for m, s in resolve_strides(strides, modalities).items()}
     for m in modalities:
         if steps[m] != model.input_shapes_[m][0]:
             raise ValueError(

@@ -44,9 +44,7 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
     dense_size : int, default=100
     dense_activation : {"relu", "tanh"}, default="relu"
     learning_rate : float, default=0.001
-    rho : float, default=0.9
-    epsilon : float, default=1e-7
-        RMSprop settings (Keras' defaults).
+        Of RMSprop (with Keras' defaults rho=0.9, epsilon=1e-7).
     batch_size : int, default=64
     max_epochs : int, default=30
         With the defaults an epoch over the ~3,100 windows of the full training set (four
@@ -120,8 +118,6 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
         dense_size=100,
         dense_activation="relu",
         learning_rate=0.001,
-        rho=0.9,
-        epsilon=1e-7,
         batch_size=64,
         max_epochs=30,
         patience=5,
@@ -136,8 +132,6 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
         self.dense_size = dense_size
         self.dense_activation = dense_activation
         self.learning_rate = learning_rate
-        self.rho = rho
-        self.epsilon = epsilon
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
@@ -231,7 +225,7 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
             dense_activation=self.dense_activation,
             dtype=np.float32,
         ).initialize(np.random.RandomState(init_seed))
-        optimizer = RMSprop(self.learning_rate, self.rho, self.epsilon)
+        optimizer = RMSprop(self.learning_rate)
         self.history_, self.best_epoch_ = run_epochs(
             network, optimizer, partial(self._batch, X), y_encoded, weights, train_index,
             val_index, np.random.RandomState(shuffle_seed), batch_size=self.batch_size,

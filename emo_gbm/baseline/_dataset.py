@@ -9,7 +9,7 @@ overlapping windows, whose posteriors are averaged on every frame they cover.
 import numpy as np
 
 from emo_gbm.baseline._classifier import BiLSTMClassifier
-from emo_gbm.baseline._sequences import resolve_strides, windows_from_recordings
+from emo_gbm.baseline._sequences import modality_strides, windows_from_recordings
 from emo_gbm.constants import MODALITIES
 from emo_gbm.features.windows import window_starts
 
@@ -36,21 +36,26 @@ def _recording_group(recording):
     return str(actor) if actor is not None else recording.rec_id
 
 
+def _training_windows(recordings, modalities):
+    """Windows of positive weight: inputs (NaN where missing), labels, weights, groups."""
+    windows = windows_from_recordings(recordings, modalities=modalities, missing_value=np.nan)
+    groups = np.array([_recording_group(r) for r in recordings])[windows.recording]
+    keep = windows.weights > 0
+    X, labels, weights = windows.X, windows.labels, windows.weights
+    if not keep.all():
+        X = {m: x[keep] for m, x in X.items()}
+        labels, weights, groups = labels[keep], weights[keep], groups[keep]
+    return X, labels, weights, groups
+
+
 def train_baseline(
     recordings,
     hidden_size=200,
     modalities=MODALITIES,
     random_state=0,
     *,
-    length=400,
-    hop=400,
-    strides=None,
     dense_size=100,
-    dense_activation="relu",
     learning_rate=0.001,
-    rho=0.9,
-    epsilon=1e-7,
-    batch_size=64,
     max_epochs=30,
     patience=5,
     validation_fraction=0.1,
@@ -59,9 +64,9 @@ def train_baseline(
 ):
     """Train the challenge baseline on labelled recordings.
 
-    Windows are labelled by their agreement-weighted majority and weighted by their mean
-    agreement; early stopping holds out whole actors (from ``meta``) or, without them,
-    whole recordings.
+    Non-overlapping 4 s windows (:func:`windows_from_recordings`) are labelled by their
+    agreement-weighted majority and weighted by their mean agreement; early stopping holds
+    out whole actors (from ``meta``) or, without them, whole recordings.
 
     Parameters
     ----------
@@ -72,13 +77,7 @@ def train_baseline(
     modalities : sequence of str, default=MODALITIES
         Branches of the network; ``("audio",)`` gives the single-modality baseline.
     random_state : int, default=0
-    length, hop : int, default=400
-        Window length and hop in frames.
-    strides : dict of str to int, optional
-        See :func:`windows_from_recordings`.
-    dense_size, dense_activation, learning_rate, rho, epsilon, batch_size : optional
-        See :class:`~emo_gbm.baseline.BiLSTMClassifier`.
-    max_epochs, patience, validation_fraction, n_jobs, verbose : optional
+    dense_size, learning_rate, max_epochs, patience, validation_fraction, n_jobs, verbose
         See :class:`~emo_gbm.baseline.BiLSTMClassifier`. ``n_jobs=2`` runs the modality
         branches on two threads (same model, about 1.6 times faster on two cores).
 
@@ -111,24 +110,12 @@ def train_baseline(
     if not recordings:
         raise ValueError("no recordings to train on")
     modalities = tuple(modalities)
-    windows = windows_from_recordings(
-        recordings, length, hop, strides, modalities, missing_value=np.nan
-    )
-    groups = np.array([_recording_group(r) for r in recordings])[windows.recording]
-    keep = windows.weights > 0
-    X, labels, weights = windows.X, windows.labels, windows.weights
-    if not keep.all():
-        X = {m: x[keep] for m, x in X.items()}
-        labels, weights, groups = labels[keep], weights[keep], groups[keep]
+    X, labels, weights, groups = _training_windows(recordings, modalities)
     model = BiLSTMClassifier(
         modalities=modalities,
         hidden_size=hidden_size,
         dense_size=dense_size,
-        dense_activation=dense_activation,
         learning_rate=learning_rate,
-        rho=rho,
-        epsilon=epsilon,
-        batch_size=batch_size,
         max_epochs=max_epochs,
         patience=patience,
         validation_fraction=validation_fraction,
@@ -178,7 +165,7 @@ def average_window_posteriors(starts, length, posteriors, n_frames):
         return total / np.where(count > 0, count, np.nan)[:, None]
 
 
-def predict_baseline_proba(model, recordings, hop=100, length=400, strides=None, max_windows=1024):
+def predict_baseline_proba(model, recordings, hop=100, length=400, max_windows=1024):
     """Frame posteriors of every recording from a fitted baseline.
 
     Parameters
@@ -189,10 +176,7 @@ def predict_baseline_proba(model, recordings, hop=100, length=400, strides=None,
     hop : int, default=100
         Step between prediction windows; overlapping windows' posteriors are averaged.
     length : int, default=400
-        Window length; with ``strides`` it must give the step counts the model was
-        trained on.
-    strides : dict of str to int, optional
-        See :func:`windows_from_recordings`.
+        Window length; it must give the step counts the model was trained on.
     max_windows : int, default=1024
         Windows built at a time, to bound memory.
 
@@ -206,19 +190,19 @@ def predict_baseline_proba(model, recordings, hop=100, length=400, strides=None,
     See :func:`train_baseline`.
     """
     modalities = model.modalities_
-    steps = {m: len(range(0, length, s)) for m, s in resolve_strides(strides, modalities).items()}
+    steps = {m: len(range(0, length, s)) for m, s in modality_strides(modalities).items()}
     for m in modalities:
         if steps[m] != model.input_shapes_[m][0]:
             raise ValueError(
                 f"windows of length {length} give {steps[m]} steps of {m}, the model was "
-                f"trained on {model.input_shapes_[m][0]}; pass the training length and strides"
+                f"trained on {model.input_shapes_[m][0]}; pass the training length"
             )
     result = {}
     chunk = []
     chunk_windows = 0
 
     def flush():
-        windows = windows_from_recordings(chunk, length, hop, strides, modalities, np.nan)
+        windows = windows_from_recordings(chunk, length, hop, modalities, np.nan)
         proba = model.predict_proba(windows.X)
         for i, rec in enumerate(chunk):
             rows = windows.recording == i
@@ -238,17 +222,18 @@ def predict_baseline_proba(model, recordings, hop=100, length=400, strides=None,
     return result
 
 
-def predict_baseline(model, recordings, hop=100, length=400, strides=None):
+def predict_baseline(model, recordings, length=400):
     """Frame labels of every recording from a fitted baseline.
 
     Every frame gets a label, also in recordings where no modality is present (the model
-    then sees all-missing windows).
+    then sees all-missing windows). Windows overlap (hop 1 s), see
+    :func:`predict_baseline_proba`.
 
     Parameters
     ----------
     model : BiLSTMClassifier
     recordings : list of Recording
-    hop, length, strides
+    length : int, default=400
         See :func:`predict_baseline_proba`.
 
     Returns
@@ -263,5 +248,5 @@ def predict_baseline(model, recordings, hop=100, length=400, strides=None):
     classes = np.asarray(model.classes_)
     return {
         rec_id: classes[frame.argmax(axis=1)].astype(np.int8)
-        for rec_id, frame in predict_baseline_proba(model, recordings, hop, length, strides).items()
+        for rec_id, frame in predict_baseline_proba(model, recordings, length=length).items()
     }

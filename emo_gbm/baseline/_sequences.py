@@ -45,16 +45,12 @@ class BaselineWindows(NamedTuple):
     start: np.ndarray
 
 
-def resolve_strides(strides, modalities):
-    """The stride of every modality (``DEFAULT_STRIDES`` when ``strides`` is None), checked."""
-    strides = dict(DEFAULT_STRIDES if strides is None else strides)
-    missing = [m for m in modalities if m not in strides]
+def modality_strides(modalities):
+    """The stride of every modality, from :data:`DEFAULT_STRIDES`."""
+    missing = [m for m in modalities if m not in DEFAULT_STRIDES]
     if missing:
         raise ValueError(f"no stride given for modalities {missing}")
-    for m in modalities:
-        if int(strides[m]) < 1:
-            raise ValueError(f"the stride of {m!r} must be a positive integer, got {strides[m]!r}")
-    return {m: int(strides[m]) for m in modalities}
+    return {m: DEFAULT_STRIDES[m] for m in modalities}
 
 
 def _window_labels(recording, starts, stops):
@@ -82,7 +78,7 @@ def _window_labels(recording, starts, stops):
 
 
 def windows_from_recordings(
-    recordings, length=400, hop=400, strides=None, modalities=MODALITIES, missing_value=0.0
+    recordings, length=400, hop=400, modalities=MODALITIES, missing_value=0.0
 ):
     """Cut recordings into fixed-length sequence windows for the BiLSTM baseline.
 
@@ -97,10 +93,9 @@ def windows_from_recordings(
         Window length in 100 fps frames (400 = 4 s).
     hop : int, default=400
         Step between window starts (``length`` for non-overlapping windows).
-    strides : dict of str to int, optional
-        Sampling step of each modality on the frame grid; default :data:`DEFAULT_STRIDES`
-        (audio 1, face_nn 2, eyes 2, kinect 7).
     modalities : sequence of str, default=MODALITIES
+        Each is sampled at its stride in :data:`DEFAULT_STRIDES` (audio 1, face_nn 2,
+        eyes 2, kinect 7).
     missing_value : float, default=0.0
         Value of missing cells (NaN keeps them marked as missing).
 
@@ -121,7 +116,7 @@ def windows_from_recordings(
     ([0, 400, 600], [0, 0, 0], 0.0)
     """
     modalities = tuple(modalities)
-    strides = resolve_strides(strides, modalities)
+    strides = modality_strides(modalities)
     offsets = {m: np.arange(0, length, strides[m]) for m in modalities}
     starts = [window_starts(r.n_frames, length, hop) for r in recordings]
     n_windows = sum(len(s) for s in starts)

@@ -28,10 +28,6 @@ def check_params(estimator):
         )
     if not estimator.learning_rate > 0:
         raise ValueError(f"learning_rate must be positive, got {estimator.learning_rate!r}")
-    if not 0 <= estimator.rho < 1:
-        raise ValueError(f"rho must be in [0, 1), got {estimator.rho!r}")
-    if not estimator.epsilon > 0:
-        raise ValueError(f"epsilon must be positive, got {estimator.epsilon!r}")
     n_jobs_ok = isinstance(estimator.n_jobs, (int, np.integer)) and (
         estimator.n_jobs >= 1 or estimator.n_jobs == -1
     )

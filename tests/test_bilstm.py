@@ -1,4 +1,6 @@
-"""The NumPy BiLSTM: gradients, LSTM semantics, learning, determinism, the estimator contract."""
+"""The NumPy BiLSTM: gradients, LSTM semantics, learning, determinism, the estimator contract.
+
+scikit-learn's common checks of BiLSTMClassifier are in test_common_checks.py."""
 
 import joblib
 import numpy as np
@@ -438,7 +440,7 @@ def test_bad_parameters_are_reported_in_fit(params, message):
 def test_bad_inputs_are_reported():
     X, y = memory_task(n=12, steps=8)
     with pytest.raises(ValueError, match="3-D"):
-        small_classifier().fit(X[:, :, 0], y)
+        small_classifier().fit(X[..., None], y)
     with pytest.raises(ValueError, match="same number of windows"):
         small_classifier().fit({"a": X, "b": X[:6]}, y)
     bad = X.copy()
@@ -454,24 +456,12 @@ def test_bad_inputs_are_reported():
         clf.predict(X[:, :, :3])
 
 
-@pytest.mark.parametrize(
-    "check_name",
-    [
-        "check_no_attributes_set_in_init",
-        "check_parameters_default_constructible",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_estimator_repr",
-        "check_estimator_cloneable",
-        "check_mixin_order",
-        "check_valid_tag_types",
-        "check_do_not_raise_errors_in_init_or_set_params",
-    ],
-)
-def test_scikit_learn_checks_that_need_no_two_d_data(check_name):
-    # scikit-learn's common checks feed 2-D arrays; this estimator takes 3-D windows or a
-    # dict of them (its tags say so, and check_estimator skips it), so only the
-    # data-free checks apply.
-    from sklearn.utils import estimator_checks
-
-    getattr(estimator_checks, check_name)("BiLSTMClassifier", BiLSTMClassifier())
+def test_a_two_d_array_holds_windows_of_one_step():
+    X, y = memory_task(n=24, steps=8)
+    flat = X[:, 3, :]
+    clf = small_classifier(max_epochs=2).fit(flat, y)
+    assert clf.input_shapes_ == {"x": (1, 5)} and clf.n_features_in_ == 5
+    same = small_classifier(max_epochs=2).fit(flat[:, None, :], y)
+    np.testing.assert_array_equal(clf.predict_proba(flat), same.predict_proba(flat[:, None, :]))
+    with pytest.raises(ValueError, match="X has 4 features, but BiLSTMClassifier is expecting 5"):
+        clf.predict(flat[:, :4])

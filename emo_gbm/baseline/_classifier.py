@@ -1,11 +1,13 @@
 """The challenge's BiLSTM baseline as a scikit-learn classifier of sequence windows."""
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -72,6 +74,8 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+        Features per time step, summed over the modalities used.
     modalities_ : tuple of str
     input_shapes_ : dict of str to (int, int)
         (n_steps, n_features) of each modality seen in ``fit``.
@@ -94,7 +98,8 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
     -----
     ``X`` is a dict mapping modality name to a float array of shape
     (n_windows, n_steps, n_features); modalities may have different numbers of steps (each
-    at its own rate). A single 3-D array is accepted as one modality named ``"x"``. NaN marks
+    at its own rate). A single array is accepted as one modality named ``"x"``; a 2-D array
+    (n_windows, n_features) holds windows of a single time step. NaN marks
     missing values; they become 0 (after standardisation), as the challenge baseline fed
     zeros for missing data.
 
@@ -143,7 +148,7 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
+        tags.input_tags.two_d_array = True
         tags.input_tags.three_d_array = True
         tags.input_tags.dict = True
         tags.input_tags.allow_nan = True
@@ -174,7 +179,7 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : dict of str to ndarray of shape (n_windows, n_steps, n_features), or ndarray
+        X : dict of str to ndarray of shape (n_windows, n_steps, n_features), or array-like
             See the class notes.
         y : array-like of shape (n_windows,)
         sample_weight : array-like of shape (n_windows,), optional
@@ -201,6 +206,7 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
 
         self.modalities_ = resolve_modalities(self.modalities, X)
         self.input_shapes_ = {m: tuple(int(d) for d in X[m].shape[1:]) for m in self.modalities_}
+        self.n_features_in_ = sum(shape[1] for shape in self.input_shapes_.values())
         self.feature_bounds_, self.feature_means_, self.feature_scales_ = fit_scaling(
             X, self.modalities_, self.standardize
         )
@@ -237,14 +243,16 @@ class BiLSTMClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_X_predict(self, X):
+        is_dict = isinstance(X, Mapping) and not issparse(X)
         X = as_modality_dict(X)
         for m in self.modalities_:
             if m not in X:
                 raise ValueError(f"X lacks the modality {m!r} the model was fitted on")
             if X[m].shape[2] != self.input_shapes_[m][1]:
                 raise ValueError(
-                    f"X[{m!r}] has {X[m].shape[2]} features, the model was fitted on "
-                    f"{self.input_shapes_[m][1]}"
+                    f"{f'X[{m!r}]' if is_dict else 'X'} has {X[m].shape[2]} features, but "
+                    f"{type(self).__name__} is expecting {self.input_shapes_[m][1]} features "
+                    "as input"
                 )
         return X
 

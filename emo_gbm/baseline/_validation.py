@@ -3,12 +3,14 @@
 from collections.abc import Mapping
 
 import numpy as np
+from scipy.sparse import issparse
+from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
 from emo_gbm.baseline._layers import DENSE_ACTIVATIONS
 from emo_gbm.constants import MODALITIES
 
-#: Name given to the single modality when ``X`` is one 3-D array instead of a dict.
+#: Name given to the single modality when ``X`` is one array instead of a dict.
 SINGLE_INPUT = "x"
 
 
@@ -40,8 +42,13 @@ def check_params(estimator):
 
 
 def as_modality_dict(X):
-    """``X`` as a dict name -> 3-D array (a bare 3-D array is the single modality ``"x"``)."""
-    if isinstance(X, Mapping):
+    """``X`` as a dict name -> 3-D array.
+
+    A bare array is the single modality ``"x"``; a 2-D array (n_windows, n_features) holds
+    windows of one time step. Arrays are checked with scikit-learn's ``check_array``
+    (numeric, at least one window and one feature; NaN and infinite values pass).
+    """
+    if isinstance(X, Mapping) and not issparse(X):  # a DOK sparse matrix is a dict
         if not X:
             raise ValueError("X is an empty dict; it needs at least one modality")
         items = dict(X)
@@ -49,11 +56,15 @@ def as_modality_dict(X):
         items = {SINGLE_INPUT: X}
     out = {}
     for name, array in items.items():
-        array = np.asarray(array)
+        array = check_array(
+            array, dtype="numeric", allow_nd=True, ensure_all_finite=False, input_name="X"
+        )
+        if array.ndim == 2:
+            array = array[:, None, :]
         if array.ndim != 3:
             raise ValueError(
-                f"X[{name!r}] must be 3-D (n_windows, n_steps, n_features), got shape "
-                f"{array.shape}"
+                f"X[{name!r}] must be 3-D (n_windows, n_steps, n_features) or 2-D "
+                f"(n_windows, n_features), got shape {array.shape}"
             )
         if array.dtype.kind not in "fiub":
             raise ValueError(f"X[{name!r}] must be numeric, got dtype {array.dtype}")
@@ -82,9 +93,10 @@ def resolve_modalities(requested, available):
 
 
 def check_targets(y, n):
-    """``y`` as a 1-D array of class labels, one per window."""
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n:
+    """``y`` as a 1-D array of class labels, one per window (a column vector is raveled,
+    with a warning)."""
+    y = column_or_1d(y, warn=True)
+    if len(y) != n:
         raise ValueError(f"y must be 1-D with {n} entries (one per window), got {y.shape}")
     check_classification_targets(y)
     return y

@@ -350,6 +350,19 @@ def test_joblib_round_trip_gives_identical_predictions(tmp_path):
     assert np.shares_memory(loaded.network_.params["output.W"], loaded.network_.params.flat)
 
 
+def test_skops_round_trip_through_the_trust_list_gives_identical_predictions(tmp_path):
+    # `emo-gbm baseline` saves its model with emo_gbm.modelio (skops behind TRUSTED_TYPES).
+    from emo_gbm.modelio import load_model, save_model
+
+    X, y = memory_task(n=24, steps=8)
+    data = {"audio": X, "eyes": X[:, ::2, :3]}
+    clf = small_classifier(max_epochs=2).fit(data, y)
+    save_model(clf, tmp_path / "model.skops")
+    loaded = load_model(tmp_path / "model.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(data), clf.predict_proba(data))
+    assert np.shares_memory(loaded.network_.params["output.W"], loaded.network_.params.flat)
+
+
 def test_early_stopping_keeps_the_best_epoch_and_holds_out_whole_groups():
     # Labels unrelated to the inputs: training can only overfit, so validation loss turns up.
     rng = np.random.RandomState(0)

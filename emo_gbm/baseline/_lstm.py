@@ -56,6 +56,7 @@ class LSTMGroup:
 
     @property
     def n_units(self):
+        """Number of LSTM units in the group."""
         return len(self.input_sizes)
 
     def parameter_shapes(self):

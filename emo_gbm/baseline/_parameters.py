@@ -52,6 +52,7 @@ class ParameterSet:
 
     @property
     def dtype(self):
+        """Data type of every tensor."""
         return self.flat.dtype
 
     def zeros_like(self):

@@ -17,7 +17,7 @@ Examples
 ('FramePipeline', 'auto')
 """
 
-from emo_gbm.baseline.bilstm import BiLSTMClassifier
+from emo_gbm.baseline import BiLSTMClassifier
 from emo_gbm.constants import EMOTIONS, MODALITIES
 from emo_gbm.data.io import load_recording, load_split
 from emo_gbm.data.synth import WORLDS, generate

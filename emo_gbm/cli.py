@@ -143,7 +143,7 @@ def _peak_rss_mb():
 
 
 def cmd_baseline(args):
-    from emo_gbm.baseline.training import baseline_folder, predict_baseline, train_baseline
+    from emo_gbm.baseline import baseline_folder, predict_baseline, train_baseline
     from emo_gbm.data.io import load_split
     from emo_gbm.submission import write_submission
 

@@ -33,6 +33,13 @@ TRUSTED_PACKAGES = ("numpy", "scipy", "sklearn", "lightgbm", "xgboost", "emo_gbm
 TRUSTED_TYPES = (
     "collections.OrderedDict",  # a plain dict subclass inside LightGBM's fitted estimators; runs no code
     "emo_gbm.modelio.FrameState",
+    "emo_gbm.baseline._classifier.BiLSTMClassifier",
+    "emo_gbm.baseline._layers.BiLSTM",
+    "emo_gbm.baseline._layers.Dense",
+    "emo_gbm.baseline._lstm.LSTMGroup",
+    "emo_gbm.baseline._network.BaselineNetwork",
+    "emo_gbm.baseline._parameters.ParameterSet",
+    "emo_gbm.baseline._parameters.Workspace",
     "emo_gbm.ensemble.pooling.PooledLogisticRegression",
     "emo_gbm.smoothing._smoother.FrameSmoother",
     "emo_gbm.ensemble._blocks.ModalityBlocks",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from emo_gbm.baseline.training import (
+from emo_gbm.baseline import (
     DEFAULT_STRIDES,
     average_window_posteriors,
     predict_baseline,

@@ -1,4 +1,6 @@
-"""The NumPy BiLSTM: gradients, LSTM semantics, learning, determinism, the estimator contract."""
+"""The NumPy BiLSTM: gradients, LSTM semantics, learning, determinism, the estimator contract.
+
+scikit-learn's common checks of BiLSTMClassifier are in test_common_checks.py."""
 
 import joblib
 import numpy as np
@@ -6,7 +8,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
-from emo_gbm.baseline.bilstm import (
+from emo_gbm.baseline import (
     BaselineNetwork,
     BiLSTM,
     BiLSTMClassifier,
@@ -348,6 +350,19 @@ def test_joblib_round_trip_gives_identical_predictions(tmp_path):
     assert np.shares_memory(loaded.network_.params["output.W"], loaded.network_.params.flat)
 
 
+def test_skops_round_trip_through_the_trust_list_gives_identical_predictions(tmp_path):
+    # `emo-gbm baseline` saves its model with emo_gbm.modelio (skops behind TRUSTED_TYPES).
+    from emo_gbm.modelio import load_model, save_model
+
+    X, y = memory_task(n=24, steps=8)
+    data = {"audio": X, "eyes": X[:, ::2, :3]}
+    clf = small_classifier(max_epochs=2).fit(data, y)
+    save_model(clf, tmp_path / "model.skops")
+    loaded = load_model(tmp_path / "model.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(data), clf.predict_proba(data))
+    assert np.shares_memory(loaded.network_.params["output.W"], loaded.network_.params.flat)
+
+
 def test_early_stopping_keeps_the_best_epoch_and_holds_out_whole_groups():
     # Labels unrelated to the inputs: training can only overfit, so validation loss turns up.
     rng = np.random.RandomState(0)
@@ -438,7 +453,7 @@ def test_bad_parameters_are_reported_in_fit(params, message):
 def test_bad_inputs_are_reported():
     X, y = memory_task(n=12, steps=8)
     with pytest.raises(ValueError, match="3-D"):
-        small_classifier().fit(X[:, :, 0], y)
+        small_classifier().fit(X[..., None], y)
     with pytest.raises(ValueError, match="same number of windows"):
         small_classifier().fit({"a": X, "b": X[:6]}, y)
     bad = X.copy()
@@ -454,24 +469,12 @@ def test_bad_inputs_are_reported():
         clf.predict(X[:, :, :3])
 
 
-@pytest.mark.parametrize(
-    "check_name",
-    [
-        "check_no_attributes_set_in_init",
-        "check_parameters_default_constructible",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_estimator_repr",
-        "check_estimator_cloneable",
-        "check_mixin_order",
-        "check_valid_tag_types",
-        "check_do_not_raise_errors_in_init_or_set_params",
-    ],
-)
-def test_scikit_learn_checks_that_need_no_two_d_data(check_name):
-    # scikit-learn's common checks feed 2-D arrays; this estimator takes 3-D windows or a
-    # dict of them (its tags say so, and check_estimator skips it), so only the
-    # data-free checks apply.
-    from sklearn.utils import estimator_checks
-
-    getattr(estimator_checks, check_name)("BiLSTMClassifier", BiLSTMClassifier())
+def test_a_two_d_array_holds_windows_of_one_step():
+    X, y = memory_task(n=24, steps=8)
+    flat = X[:, 3, :]
+    clf = small_classifier(max_epochs=2).fit(flat, y)
+    assert clf.input_shapes_ == {"x": (1, 5)} and clf.n_features_in_ == 5
+    same = small_classifier(max_epochs=2).fit(flat[:, None, :], y)
+    np.testing.assert_array_equal(clf.predict_proba(flat), same.predict_proba(flat[:, None, :]))
+    with pytest.raises(ValueError, match="X has 4 features, but BiLSTMClassifier is expecting 5"):
+        clf.predict(flat[:, :4])

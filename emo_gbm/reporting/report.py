@@ -1153,7 +1153,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
         bar.update()
     fusion = trained_scores(EARLY_FUSION_PIPELINE) if pipeline != EARLY_FUSION_PIPELINE else None
     bar.update()
-    from emo_gbm.baseline.training import baseline_folder
+    from emo_gbm.baseline import baseline_folder
 
     for modality in MODALITIES:
         # BiLSTM baselines trained on one modality (`make baseline-modalities`), scored by their own run.
@@ -1163,7 +1163,7 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
                 key: scores.get(key) for key in ("WA", "UA", "frames", "epochs", "train_seconds")}
     baseline_info = None
     if use_baseline:
-        from emo_gbm.baseline.training import predict_baseline
+        from emo_gbm.baseline import predict_baseline
         from emo_gbm.data.io import load_split
 
         bilstm = load_model(baseline_path)

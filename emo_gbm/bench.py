@@ -4,7 +4,7 @@ XGBoost, and how time grows with the size of the data.
 Each stage runs as its own ``emo-gbm`` process, as ``make`` runs it, so its wall time includes
 start-up and its memory is that of the process (and of its worker processes). Every
 measurement is repeated and the median reported. :func:`run_bench` writes ``OUT/bench.md``,
-its JSON twin ``OUT/bench.json`` (read by :mod:`emo_gbm.reporting.report`) and
+its JSON twin ``OUT/bench.json`` (read by :mod:`emo_gbm.reporting`) and
 ``OUT/figures/bench_scaling.png``.
 """
 
@@ -33,9 +33,7 @@ from emo_gbm.features import (
     sanitize_column_names,
     window_starts,
 )
-
-#: Issue targets on the full-size dataset, 2 cores.
-TARGETS = {"features": 60.0, "train": 300.0, "submission": 30.0, "peak_memory_mb": 4096.0}
+from emo_gbm.reporting import TARGETS, figure_scaling, fit_loglog_slope
 
 #: Dataset sizes of the scaling measurement, as multiples of the full size (312/143/126
 #: recordings), generated with ``emo-gbm synth --scale``; 1 stands for DATA itself, which is
@@ -650,20 +648,6 @@ def _synth_dataset(out_dir, scale, log_dir, n_jobs):
     marker.write_text(json.dumps(wanted), encoding="utf-8")
 
 
-def fit_loglog_slope(sizes, seconds):
-    """Slope of log(seconds) against log(size) by least squares (1 = linear growth).
-
-    Examples
-    --------
-    >>> round(fit_loglog_slope([1, 2, 4], [3, 6, 12]), 6)
-    1.0
-    """
-    sizes, seconds = np.asarray(sizes, dtype=float), np.asarray(seconds, dtype=float)
-    if sizes.size < 2 or np.unique(sizes).size < 2:
-        return None
-    return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
-
-
 def bench_scaling(data_dir, build_dir, pipeline, scales, repeats, n_jobs, stages, progress_bar):
     """Features + train time against dataset size; the DATA point reuses :func:`bench_stages`."""
     build_dir = Path(build_dir)
@@ -711,56 +695,6 @@ def bench_scaling(data_dir, build_dir, pipeline, scales, repeats, n_jobs, stages
         "slope_features": fit_loglog_slope(frames, [p["features_seconds"] for p in points]),
         "slope_train": fit_loglog_slope(frames, [p["train_seconds"] for p in points]),
     }
-
-
-def figure_scaling(scaling, path):
-    """Log-log plot of features, train and total time against frames, with fitted slopes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    fig = plt.figure(figsize=(8, 5), dpi=100, layout="constrained")
-    ax = fig.subplots()
-    points = scaling["points"]
-    frames = np.array([p["frames"] for p in points], dtype=float)
-    for key, label, colour in (("features_seconds", "features", "#1f77b4"), ("train_seconds", "train", "#ff7f0e"),
-                               ("total_seconds", "features + train", "#2ca02c")):
-        seconds = np.array([p[key] for p in points], dtype=float)
-        slope = fit_loglog_slope(frames, seconds)
-        ax.plot(frames, seconds, "o", color=colour)
-        if slope is not None:
-            fit = np.polyfit(np.log(frames), np.log(seconds), 1)
-            grid = np.geomspace(frames.min(), frames.max(), 50)
-            ax.plot(grid, np.exp(np.polyval(fit, np.log(grid))), "-", color=colour,
-                    label=f"{label}: slope {slope:.2f}")
-        else:
-            ax.plot(frames, seconds, "-", color=colour, label=label)
-    for p in points:
-        ax.annotate(p["label"], (p["frames"], p["total_seconds"]), textcoords="offset points", xytext=(4, 6),
-                    fontsize=8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.margins(x=0.12, y=0.12)
-    # x: one labelled tick per measured size, in millions of frames; y: plain seconds
-    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([p["frames"] for p in points]))
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value / 1e6:.2f} M"))
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:,.6g}")
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(plain)
-    ax.tick_params(axis="y", which="minor", labelsize=7)
-    ax.set_xlabel("frames in the dataset (train + test, 100 per second)")
-    ax.set_ylabel("median wall time (s)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=9)
-    ax.set_title("Time against dataset size (log-log; slope 1 = linear)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 # --------------------------------------------------------------------------- report

@@ -185,7 +185,7 @@ def cmd_baseline(args):
 
 
 def cmd_report(args):
-    from emo_gbm.reporting.report import write_report
+    from emo_gbm.reporting import write_report
 
     start = time.perf_counter()
     command = (f"emo-gbm report --data {args.data} --build {args.build} --out {args.out}"
@@ -202,7 +202,7 @@ def cmd_report(args):
 
 
 def cmd_modalities(args):
-    from emo_gbm.reporting.report import run_modality_table
+    from emo_gbm.reporting import run_modality_table
 
     start = time.perf_counter()
     path = run_modality_table(

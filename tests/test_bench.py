@@ -11,7 +11,7 @@ from emo_gbm.cli import main
 from emo_gbm.constants import MODALITIES
 from emo_gbm.modelio import load_model
 from emo_gbm.data.recording import Recording
-from emo_gbm.reporting.report import delete_modalities, run_modality_table
+from emo_gbm.reporting import delete_modalities, run_modality_table
 from emo_gbm.data.synth import generate
 from emo_gbm.features import featurize_recording, feature_names
 

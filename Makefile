@@ -104,7 +104,8 @@ baseline-modalities: $(INSTALLED) data ## Train the BiLSTM on each modality alon
 	  $(CLI) baseline --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT) --hidden-size $(HIDDEN) --seed $(SEED) \
 	    --n-jobs $(N_JOBS) --modalities $$m || exit 1; done
 
-# Report and bench write under reports/; the bench works in its own scratch build folder.
+# Report and bench write under reports/; the bench works in its own scratch build folder. The bench is
+# benchmarks/ at the repository root (not installed; needs psutil: pip install -e '.[bench]'), run as a module.
 REPORTS ?= reports
 BENCH_BUILD ?= $(BUILD)/bench
 REPEATS ?= 3
@@ -114,7 +115,7 @@ report: $(INSTALLED) ## Regenerate reports/README.md and reports/figures/ from t
 	$(CLI) report --data "$(DATA)" --build "$(BUILD)" --out "$(REPORTS)" --n-jobs $(N_JOBS)
 
 bench: $(INSTALLED) data ## Time and memory per stage, windowing, LightGBM vs XGBoost, scaling (REPEATS, BENCH_FLAGS); reports/bench.md
-	$(CLI) bench --data "$(DATA)" --build "$(BENCH_BUILD)" --out "$(REPORTS)" --repeats $(REPEATS) --n-jobs $(N_JOBS) $(BENCH_FLAGS)
+	$(PY) -m benchmarks --data "$(DATA)" --build "$(BENCH_BUILD)" --out "$(REPORTS)" --repeats $(REPEATS) --n-jobs $(N_JOBS) $(BENCH_FLAGS)
 
 # The suite generates its worlds under SUITE_DATA and works in its own build folder.
 SUITE_DATA ?= data/worlds

@@ -9,7 +9,7 @@ except the fitted stacked model's gain importance:
   test recordings (:func:`emo_gbm.data.io.load_recording`);
 - scores from ``BUILD/metrics.json`` and ``BUILD/baseline/metrics.json``;
 - the modality table from ``BUILD/modalities.json`` (written by :func:`run_modality_table`);
-- timings from ``reports/bench.json`` (written by :mod:`emo_gbm.bench`).
+- timings from ``reports/bench.json`` (written by the bench, ``benchmarks/``, run by ``make bench``).
 
 Whatever is missing becomes a panel that says "not run" and a line of the README's list of
 missing inputs; the report never fails because a stage has not been run yet.

@@ -111,7 +111,7 @@ def _windowing_markdown(result):
         "| implementation | frames/s | ratio (WindowFeaturizer / it) |",
         "| --- | --- | --- |",
         f"| WindowFeaturizer (NumPy: cumulative sums, sorted sliding windows) | {w['featurizer_fps']:,.0f} | 1 |",
-        f"| pandas rolling, the same statistics (`bench.pandas_window_features`) | {w['pandas_fps']:,.0f} | "
+        f"| pandas rolling, the same statistics (`benchmarks.pandas_window_features`) | {w['pandas_fps']:,.0f} | "
         f"{w['speedup_vs_pandas']:.1f}x |",
     ]
     t = w["tsfresh"]

@@ -47,7 +47,7 @@ def figure_bench(inputs, out_dir):
     plt, fig = _figure("bench")
     ax = fig.subplots()
     if inputs.bench is None:
-        _not_run(ax, "bench not run\n(emo-gbm bench --data DATA --build BUILD_BENCH --out reports)")
+        _not_run(ax, "bench not run\n(make bench, or python -m benchmarks --data DATA --out reports)")
         return _save(plt, fig, out_dir, "bench")
     ax.set_axis_off()
     bench = inputs.bench

@@ -231,7 +231,7 @@ def _collect(data_dir, build_dir, out_dir, split, n_jobs, progress):
         inputs.note(f"modality table: {build_dir / 'modalities.json'} (run `emo-gbm modalities`)")
     inputs.bench = _read_json(out_dir / "bench.json")
     if inputs.bench is None:
-        inputs.note(f"timings: {out_dir / 'bench.json'} (run `emo-gbm bench`)")
+        inputs.note(f"timings: {out_dir / 'bench.json'} (run `make bench`)")
     model_path = build_dir / "models" / "stacked_gbm.skops"
     if not model_path.is_file():
         inputs.note(f"gain importance: {model_path} (not trained)")

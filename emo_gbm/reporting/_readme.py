@@ -194,7 +194,7 @@ def _write_readme(inputs, out_dir, captions, command, timeline_id, seconds):
                       "one modality deleted from the whole test set; all from the same `modalities.json`.", "",
                       _comparison_markdown(inputs.modality_table), ""]
     if inputs.bench is not None:
-        parts += ["## Time and memory", "", f"From `{inputs.bench.get('command', 'emo-gbm bench')}` "
+        parts += ["## Time and memory", "", f"From `{inputs.bench.get('command', 'make bench')}` "
                   "(details in [bench.md](bench.md)).", "", _bench_markdown(inputs.bench), ""]
         if Path(out_dir, "figures", "bench_scaling.png").is_file():
             parts += ["![time against dataset size](figures/bench_scaling.png)", "",

@@ -46,8 +46,7 @@ def _claim_build_dir(build_dir):
 
 
 def run_bench(data_dir, build_dir, out_dir="reports", repeats=3, n_jobs=2, quick=False, scales=None,
-              pipeline="stacked_gbm", versus="stacked_xgb", windowing_recordings=None, tsfresh_recordings=None,
-              scaling_repeats=None, progress=False, command=None):
+              pipeline="stacked_gbm", versus="stacked_xgb", scaling_repeats=None, progress=False, command=None):
     """Run the whole bench and write ``OUT/bench.md``, ``OUT/bench.json`` and the scaling figure.
 
     Parameters
@@ -72,9 +71,6 @@ def run_bench(data_dir, build_dir, out_dir="reports", repeats=3, n_jobs=2, quick
         The pipeline of the train and submission stages and of the scaling measurement.
     versus : str, default="stacked_xgb"
         The pipeline compared with ``pipeline`` (train time, WA).
-    windowing_recordings, tsfresh_recordings : int, optional
-        Size of the windowing subsets (defaults :data:`WINDOWING_RECORDINGS`,
-        :data:`TSFRESH_RECORDINGS`).
     scaling_repeats : int, optional
         Runs per generated size; default ``repeats``.
     progress : bool, default=False
@@ -93,14 +89,12 @@ def run_bench(data_dir, build_dir, out_dir="reports", repeats=3, n_jobs=2, quick
     data_dir, build_dir, out_dir = Path(data_dir), Path(build_dir), Path(out_dir)
     if not (data_dir / "train").is_dir():
         raise FileNotFoundError(f"{data_dir}: no train/ folder; point --data at a dataset")
+    windowing_recordings, tsfresh_recordings = WINDOWING_RECORDINGS, TSFRESH_RECORDINGS
     if quick:
         repeats = 1
         scales = QUICK_SCALES if scales is None else scales
-        windowing_recordings = windowing_recordings or QUICK_WINDOWING_RECORDINGS
-        tsfresh_recordings = 0 if tsfresh_recordings is None else tsfresh_recordings
+        windowing_recordings, tsfresh_recordings = QUICK_WINDOWING_RECORDINGS, 0
     scales = tuple(SCALES if scales is None else scales)
-    windowing_recordings = windowing_recordings or WINDOWING_RECORDINGS
-    tsfresh_recordings = TSFRESH_RECORDINGS if tsfresh_recordings is None else tsfresh_recordings
     scaling_repeats = repeats if scaling_repeats is None else scaling_repeats
     if repeats < 1 or scaling_repeats < 1:
         raise ValueError("repeats must be at least 1")

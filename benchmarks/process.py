@@ -200,7 +200,7 @@ def _score_submission(submission, data_dir):
     return None if scores is None else {"WA": scores["WA"], "UA": scores["UA"]}
 
 
-def dataset_frames(data_dir, splits=("train", "test")):
+def dataset_frames(data_dir):
     """Recordings and frames of each split, counted from the label and template files.
 
     Examples
@@ -210,7 +210,7 @@ def dataset_frames(data_dir, splits=("train", "test")):
     {'recordings': {'train': 0, 'test': 0}, 'frames': {'train': 0, 'test': 0}}
     """
     recordings, frames = {}, {}
-    for split in splits:
+    for split in ("train", "test"):
         folder = Path(data_dir) / split / (LABELS_DIR if split == "train" else TEMPLATES_DIR)
         paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
         recordings[split] = len(paths)

@@ -100,12 +100,15 @@ def _bench_tsfresh(recordings, featurizer, repeats, progress_bar):
     }
 
 
+#: Windows of each recording featurised again to check tsfresh's values.
+COMPARED_WINDOWS_PER_RECORDING = 3
+
 #: Statistics that tsfresh defines exactly as the featurizer does, and their tsfresh names.
 _TSFRESH_SAME = {"mean": "mean", "std": "standard_deviation", "min": "minimum", "max": "maximum",
                  "q10": "quantile__q_0.1", "q50": "quantile__q_0.5", "q90": "quantile__q_0.9"}
 
 
-def _compare_with_tsfresh(recordings, theirs, length, per_recording=3):
+def _compare_with_tsfresh(recordings, theirs, length):
     """Largest relative difference between the featurizer and tsfresh on the shared statistics.
 
     tsfresh places its windows from the end of the longest series, so for each recording a
@@ -117,7 +120,7 @@ def _compare_with_tsfresh(recordings, theirs, length, per_recording=3):
     differences, windows = [], 0
     for rec in recordings:
         ends = sorted(int(w.rsplit("@", 1)[1]) for w in theirs.index if w.rsplit("@", 1)[0] == rec.rec_id)
-        for end in ends[:per_recording]:
+        for end in ends[:COMPARED_WINDOWS_PER_RECORDING]:
             frames = slice(end - length + 1, end + 1)
             window = Recording(rec.rec_id, rec.time[frames], {m: v[frames] for m, v in rec.streams.items()},
                                {m: p[frames] for m, p in rec.present.items()}, columns=dict(rec.columns))

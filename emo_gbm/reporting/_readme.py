@@ -150,7 +150,7 @@ def _versus_markdown(inputs):
     return "\n".join(lines)
 
 
-def _write_readme(inputs, out_dir, captions, command, timeline_id, seconds):
+def _write_readme(inputs, out_dir, captions, command, seconds):
     stack, bilstm = inputs.models["stack"], inputs.models["bilstm"]
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     parts = [

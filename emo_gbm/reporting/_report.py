@@ -78,7 +78,7 @@ def write_report(data_dir, build_dir, out_dir="reports", split=None, timeline_id
         figure_scaling(inputs.bench["scaling"], Path(out_dir) / "figures" / "bench_scaling.png")
     if command is None:
         command = "emo-gbm " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "emo-gbm" else " ".join(sys.argv)
-    readme = _write_readme(inputs, out_dir, _captions(inputs, chosen), command, chosen,
+    readme = _write_readme(inputs, out_dir, _captions(inputs, chosen), command,
                            time.perf_counter() - started)
     scores = {key: {"WA": m.scores["WA"], "UA": m.scores["UA"]} for key, m in inputs.models.items() if m.available}
     return {"readme": readme, "figures": figures, "missing": inputs.missing, "scores": scores}

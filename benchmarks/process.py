@@ -70,6 +70,14 @@ def _psutil():
 def tree_rss_mb(pid):
     """Resident memory of a process and all its descendants, in MB (0 once the process has ended).
 
+    Parameters
+    ----------
+    pid : int
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> import os
@@ -115,7 +123,17 @@ class StageError(RuntimeError):
 
 
 def cli_command(args):
-    """The argv running ``emo-gbm ARGS`` with this interpreter (no dependence on PATH)."""
+    """The argv running ``emo-gbm ARGS`` with this interpreter (no dependence on PATH).
+
+    Parameters
+    ----------
+    args : sequence
+        Arguments after ``emo-gbm`` (converted to str).
+
+    Returns
+    -------
+    list of str
+    """
     return [sys.executable, "-m", "emo_gbm.cli", "-q"] + [str(a) for a in args]
 
 
@@ -202,6 +220,15 @@ def _score_submission(submission, data_dir):
 
 def dataset_frames(data_dir):
     """Recordings and frames of each split, counted from the label and template files.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike
+
+    Returns
+    -------
+    dict
+        ``recordings`` and ``frames``, each split (train, test) -> count.
 
     Examples
     --------

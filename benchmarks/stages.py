@@ -16,6 +16,13 @@ def bench_stages(data_dir, build_dir, pipeline, repeats, n_jobs, progress_bar):
     """Median time and memory of features, train and submission on ``data_dir``.
 
     Every repeat starts from an empty feature cache, so features are really computed.
+
+    Returns
+    -------
+    stages : dict
+        Stage name -> summary (median seconds, peak memory, target).
+    scores : dict
+        WA/UA of the submission and the sha256 of every repeat's ``submission.zip``.
     """
     build_dir = Path(build_dir)
     logs = build_dir / "logs"
@@ -46,6 +53,11 @@ def bench_versus(data_dir, build_dir, pipeline, versus, repeats, n_jobs, stages,
 
     The figures of ``pipeline`` are those of :func:`bench_stages` (the same commands);
     ``versus`` is trained ``repeats`` times, then predicted and scored once.
+
+    Returns
+    -------
+    dict
+        Pipeline name -> train time, peak memory, submission time, WA/UA.
     """
     build_dir = Path(build_dir)
     logs = build_dir / "logs"
@@ -91,7 +103,13 @@ def _synth_dataset(out_dir, scale, log_dir, n_jobs):
 
 
 def bench_scaling(data_dir, build_dir, pipeline, scales, repeats, n_jobs, stages, progress_bar):
-    """Features + train time against dataset size; the DATA point reuses :func:`bench_stages`."""
+    """Features + train time against dataset size; the DATA point reuses :func:`bench_stages`.
+
+    Returns
+    -------
+    dict
+        ``points`` (one per size, sorted by frames) and the fitted log-log slopes.
+    """
     build_dir = Path(build_dir)
     logs = build_dir / "logs"
     data_frames = dataset_frames(data_dir)

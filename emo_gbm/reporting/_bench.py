@@ -17,6 +17,16 @@ TARGETS = {"features": 60.0, "train": 300.0, "submission": 30.0, "peak_memory_mb
 def bench_rows(bench):
     """Rows of the timing/memory table of a bench result: stage, median s, range, peak MB, target.
 
+    Parameters
+    ----------
+    bench : dict
+        The content of ``bench.json``.
+
+    Returns
+    -------
+    list of list of str
+        One row per stage: stage, median s, range s, peak MB, target s, meets.
+
     Examples
     --------
     >>> bench_rows({"stages": {}})
@@ -43,7 +53,20 @@ def bench_rows(bench):
 
 
 def figure_bench(inputs, out_dir):
-    """The bench's timing and memory table, with the issue's targets."""
+    """The bench's timing and memory table, with the issue's targets.
+
+    Parameters
+    ----------
+    inputs : object
+        What the report read (built by :func:`write_report` from the build and data folders).
+    out_dir : str or os.PathLike
+        Report folder; the figure goes to ``OUT/figures/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt, fig = _figure("bench")
     ax = fig.subplots()
     if inputs.bench is None:
@@ -124,6 +147,16 @@ def _bench_markdown(bench):
 def fit_loglog_slope(sizes, seconds):
     """Slope of log(seconds) against log(size) by least squares (1 = linear growth).
 
+    Parameters
+    ----------
+    sizes, seconds : array-like of float
+        Positive sizes and times, one per measurement.
+
+    Returns
+    -------
+    float or None
+        None with fewer than two distinct sizes.
+
     Examples
     --------
     >>> round(fit_loglog_slope([1, 2, 4], [3, 6, 12]), 6)
@@ -136,7 +169,20 @@ def fit_loglog_slope(sizes, seconds):
 
 
 def figure_scaling(scaling, path):
-    """Log-log plot of features, train and total time against frames, with fitted slopes."""
+    """Log-log plot of features, train and total time against frames, with fitted slopes.
+
+    Parameters
+    ----------
+    scaling : dict
+        The ``scaling`` entry of ``bench.json``: ``points``, each with ``label``, ``frames``,
+        ``features_seconds``, ``train_seconds`` and ``total_seconds``.
+    path : str or os.PathLike
+        The PNG to write.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -19,7 +19,20 @@ from emo_gbm.reporting._style import (
 
 
 def figure_confusion(inputs, out_dir):
-    """Row-normalised confusion matrices of the two systems, side by side."""
+    """Row-normalised confusion matrices of the two systems, side by side.
+
+    Parameters
+    ----------
+    inputs : object
+        What the report read (built by :func:`write_report` from the build and data folders).
+    out_dir : str or os.PathLike
+        Report folder; the figure goes to ``OUT/figures/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt, fig = _figure("confusion")
     axes = fig.subplots(1, len(inputs.models))
     image = None
@@ -49,7 +62,20 @@ def figure_confusion(inputs, out_dir):
 
 
 def figure_recall(inputs, out_dir):
-    """Per-class recall of both systems as grouped bars."""
+    """Per-class recall of both systems as grouped bars.
+
+    Parameters
+    ----------
+    inputs : object
+        What the report read (built by :func:`write_report` from the build and data folders).
+    out_dir : str or os.PathLike
+        Report folder; the figure goes to ``OUT/figures/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt, fig = _figure("recall")
     ax = fig.subplots()
     available = [m for m in inputs.models.values() if m.available]
@@ -83,7 +109,20 @@ def figure_recall(inputs, out_dir):
 
 def figure_modalities(inputs, out_dir):
     """WA per modality condition: stack (deleted at test / trained on the condition's modalities), BiLSTM,
-    published."""
+    published.
+
+    Parameters
+    ----------
+    inputs : object
+        What the report read (built by :func:`write_report` from the build and data folders).
+    out_dir : str or os.PathLike
+        Report folder; the figure goes to ``OUT/figures/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt, fig = _figure("modalities")
     ax = fig.subplots()
     if inputs.modality_table is None:
@@ -142,6 +181,23 @@ def _frame_arrays(inputs):
 def missing_accuracy(labels, agreement, group, predictions, n_groups):
     """Accuracy and scored-frame count of each group of frames (groups 0..n_groups-1).
 
+    Parameters
+    ----------
+    labels, predictions : ndarray of shape (n_frames,), int
+        True and predicted classes.
+    agreement : ndarray of shape (n_frames,)
+        Annotator agreement; only scored frames count.
+    group : ndarray of shape (n_frames,), int
+        Group of each frame.
+    n_groups : int
+
+    Returns
+    -------
+    accuracy : ndarray of shape (n_groups,)
+        NaN for a group without a scored frame.
+    counts : ndarray of shape (n_groups,), int
+        Scored frames per group.
+
     Examples
     --------
     >>> import numpy as np
@@ -158,7 +214,20 @@ def missing_accuracy(labels, agreement, group, predictions, n_groups):
 
 
 def figure_missing(inputs, out_dir):
-    """Accuracy against the missing share around each frame, and against present modalities."""
+    """Accuracy against the missing share around each frame, and against present modalities.
+
+    Parameters
+    ----------
+    inputs : object
+        What the report read (built by :func:`write_report` from the build and data folders).
+    out_dir : str or os.PathLike
+        Report folder; the figure goes to ``OUT/figures/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt, fig = _figure("missing")
     left, right = fig.subplots(1, 2)
     if not any(m.available for m in inputs.models.values()):

@@ -157,7 +157,20 @@ def _block_title(block):
 
 
 def figure_importance(inputs, out_dir):
-    """Gain importance of the stacked model's base models, by modality and by statistic."""
+    """Gain importance of the stacked model's base models, by modality and by statistic.
+
+    Parameters
+    ----------
+    inputs : object
+        What the report read (built by :func:`write_report` from the build and data folders).
+    out_dir : str or os.PathLike
+        Report folder; the figure goes to ``OUT/figures/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt, fig = _figure("importance")
     left, middle, right = fig.subplots(1, 3, width_ratios=[1, 1, 2])
     if inputs.importance is None:

@@ -18,6 +18,15 @@ from emo_gbm.reporting._style import EARLY_FUSION_PIPELINE
 def modality_conditions(modalities=MODALITIES):
     """The conditions of the modality table: name -> the modalities deleted.
 
+    Parameters
+    ----------
+    modalities : sequence of str, default=MODALITIES
+
+    Returns
+    -------
+    dict of str to tuple of str
+        ``all``, then ``without_<m>`` for each modality, then ``only_<m>``.
+
     Examples
     --------
     >>> conditions = modality_conditions(("audio", "eyes"))

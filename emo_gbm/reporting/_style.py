@@ -85,6 +85,15 @@ def _modality_rows(table):
 def condition_title(condition):
     """Display name of a modality-table condition.
 
+    Parameters
+    ----------
+    condition : str
+        ``"all"``, ``"without_<modality>"`` or ``"only_<modality>"``.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> condition_title("without_face_nn"), condition_title("only_kinect"), condition_title("all")

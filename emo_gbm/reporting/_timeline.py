@@ -10,7 +10,15 @@ from emo_gbm.reporting._style import CLASS_COLOURS, MODALITY_TITLES, _figure, _n
 def choose_timeline_recording(inputs):
     """A representative test recording: some modality missing, stack accuracy near its WA.
 
-    Returns None when nothing is scored. The choice is deterministic.
+    Parameters
+    ----------
+    inputs : object
+        What the report read (built by :func:`write_report`).
+
+    Returns
+    -------
+    str or None
+        The recording id; None when nothing is scored. The choice is deterministic.
     """
     stack = inputs.models.get("stack")
     reference = stack if stack is not None and stack.available else next(
@@ -57,7 +65,24 @@ def _bands(ax, time, rows, colours_of):
 
 
 def figure_timeline(inputs, out_dir, rec_id=None):
-    """One test recording over time: truth, predictions, agreement and modality presence."""
+    """One test recording over time: truth, predictions, agreement and modality presence.
+
+    Parameters
+    ----------
+    inputs : object
+        What the report read (built by :func:`write_report`).
+    out_dir : str or os.PathLike
+        Report folder; the figure goes to ``OUT/figures/``.
+    rec_id : str, optional
+        The recording; default: :func:`choose_timeline_recording`.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The PNG written.
+    rec_id : str or None
+        The recording shown (None when nothing could be shown).
+    """
     plt, fig = _figure("timeline")
     if rec_id is None:
         rec_id = choose_timeline_recording(inputs)

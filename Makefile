@@ -77,7 +77,7 @@ FORCE:
 features: $(INSTALLED) $(FEATURES) ## Cache window features of DATA under BUILD/features/
 
 # A model is refitted when the features or the code that defines it change.
-MODEL_SOURCES := $(wildcard emo_gbm/pipelines/*.py) emo_gbm/ensemble/stacking.py emo_gbm/ensemble/pooling.py $(wildcard emo_gbm/smoothing/*.py) $(wildcard emo_gbm/features/*.py) emo_gbm/workflow.py
+MODEL_SOURCES := $(foreach p,ensemble features model_selection pipelines smoothing,$(wildcard emo_gbm/$(p)/*.py)) emo_gbm/workflow.py
 
 $(MODEL): $(FEATURES) $(MODEL_SOURCES)
 	$(CLI) train --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS)
@@ -104,7 +104,8 @@ baseline-modalities: $(INSTALLED) data ## Train the BiLSTM on each modality alon
 	  $(CLI) baseline --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT) --hidden-size $(HIDDEN) --seed $(SEED) \
 	    --n-jobs $(N_JOBS) --modalities $$m || exit 1; done
 
-# Report and bench write under reports/; the bench works in its own scratch build folder.
+# Report and bench write under reports/; the bench works in its own scratch build folder. The bench is
+# benchmarks/ at the repository root (not installed; needs psutil: pip install -e '.[bench]'), run as a module.
 REPORTS ?= reports
 BENCH_BUILD ?= $(BUILD)/bench
 REPEATS ?= 3
@@ -114,7 +115,7 @@ report: $(INSTALLED) ## Regenerate reports/README.md and reports/figures/ from t
 	$(CLI) report --data "$(DATA)" --build "$(BUILD)" --out "$(REPORTS)" --n-jobs $(N_JOBS)
 
 bench: $(INSTALLED) data ## Time and memory per stage, windowing, LightGBM vs XGBoost, scaling (REPEATS, BENCH_FLAGS); reports/bench.md
-	$(CLI) bench --data "$(DATA)" --build "$(BENCH_BUILD)" --out "$(REPORTS)" --repeats $(REPEATS) --n-jobs $(N_JOBS) $(BENCH_FLAGS)
+	$(PY) -m benchmarks --data "$(DATA)" --build "$(BENCH_BUILD)" --out "$(REPORTS)" --repeats $(REPEATS) --n-jobs $(N_JOBS) $(BENCH_FLAGS)
 
 # The suite generates its worlds under SUITE_DATA and works in its own build folder.
 SUITE_DATA ?= data/worlds

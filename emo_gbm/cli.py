@@ -185,7 +185,7 @@ def cmd_baseline(args):
 
 
 def cmd_report(args):
-    from emo_gbm.reporting.report import write_report
+    from emo_gbm.reporting import write_report
 
     start = time.perf_counter()
     command = (f"emo-gbm report --data {args.data} --build {args.build} --out {args.out}"
@@ -202,7 +202,7 @@ def cmd_report(args):
 
 
 def cmd_modalities(args):
-    from emo_gbm.reporting.report import run_modality_table
+    from emo_gbm.reporting import run_modality_table
 
     start = time.perf_counter()
     path = run_modality_table(
@@ -210,33 +210,6 @@ def cmd_modalities(args):
         baseline=not args.no_baseline, seed=args.seed, n_jobs=args.n_jobs, progress=_progress(args),
     )
     _say(args, f"modality table written to {path} in {time.perf_counter() - start:.1f} s")
-    return 0
-
-
-def cmd_bench(args):
-    from emo_gbm.bench import StageError, run_bench
-
-    command = f"emo-gbm bench --data {args.data} --build {args.build} --out {args.out} --repeats {args.repeats}"
-    command += f" --n-jobs {args.n_jobs}" + (" --quick" if args.quick else "")
-    if (args.pipeline, args.versus) != ("stacked_gbm", "stacked_xgb"):
-        command += f" --pipeline {args.pipeline} --versus {args.versus}"
-    if args.scales:
-        command += " --scales " + " ".join(f"{s:g}" for s in args.scales)
-    if args.scaling_repeats is not None:
-        command += f" --scaling-repeats {args.scaling_repeats}"
-    try:
-        result = run_bench(
-            args.data, args.build, args.out, repeats=args.repeats, n_jobs=args.n_jobs, quick=args.quick,
-            scales=args.scales, pipeline=args.pipeline, versus=args.versus, scaling_repeats=args.scaling_repeats,
-            progress=_progress(args), command=command,
-        )
-    except StageError as exc:
-        print(f"emo-gbm: bench: {exc}", file=sys.stderr)
-        return 2
-    for name, stage in result["stages"].items():
-        _say(args, f"{name}: {stage['median_seconds']:.1f} s (target {stage['target_seconds']:.0f} s), "
-                   f"peak {stage['median_peak_tree_rss_mb']:.0f} MB")
-    _say(args, f"bench written to {Path(args.out) / 'bench.md'} in {result['seconds']:.0f} s")
     return 0
 
 
@@ -378,22 +351,6 @@ def build_parser():
                    help="default: the split BUILD/submission.json names, else test")
     p.add_argument("--timeline-id", default=None, help="recording of the timeline figure (default: chosen)")
     p.set_defaults(func=cmd_report)
-
-    p = stage("bench", "time and peak memory of every stage, windowing throughput, LightGBM against XGBoost, "
-                       "scaling; write OUT/bench.md and OUT/bench.json", build=False)
-    p.add_argument("--build", default=DEFAULT_BUILD + "/bench",
-                   help=f"scratch folder of the bench, overwritten (default {DEFAULT_BUILD}/bench)")
-    p.add_argument("--out", default="reports", help="folder of bench.md, bench.json, figures/ (default reports)")
-    p.add_argument("--repeats", type=int, default=3, help="runs of every measurement; medians are reported")
-    p.add_argument("--quick", action="store_true", help="tiny smoke run: one repeat, small subsets, not a measurement")
-    p.add_argument("--scales", type=float, nargs="+", default=None,
-                   help="dataset sizes for the scaling fit (1 = DATA; default 0.25 0.5 1 2)")
-    p.add_argument("--scaling-repeats", type=int, default=None, help="runs per generated size (default --repeats)")
-    p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES),
-                   help="pipeline of the train/submission stages and of the scaling fit")
-    p.add_argument("--versus", default="stacked_xgb", choices=sorted(PIPELINES),
-                   help="pipeline compared with --pipeline (train time, WA)")
-    p.set_defaults(func=cmd_bench)
 
     p = stage("suite", "train the reference and the default pipeline on every synthetic world and on EmoDB, "
                        "score each test split once; write OUT/suite.md, OUT/suite.json, OUT/figures/suite.png",

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emo_gbm.bench import StageError, pandas_window_features, run_stage
-from emo_gbm.cli import main
+from benchmarks import StageError, pandas_window_features, run_stage
+from benchmarks.cli import main as bench_main
 from emo_gbm.constants import MODALITIES
 from emo_gbm.modelio import load_model
 from emo_gbm.data.recording import Recording
-from emo_gbm.reporting.report import delete_modalities, run_modality_table
+from emo_gbm.reporting import delete_modalities, run_modality_table
 from emo_gbm.data.synth import generate
 from emo_gbm.features import featurize_recording, feature_names
 
@@ -19,13 +19,14 @@ from emo_gbm.features import featurize_recording, feature_names
 @pytest.fixture(scope="module")
 def quick_bench(tmp_path_factory):
     """One quick bench run; its build folder (features, two trained pipelines) is reused below."""
+    pytest.importorskip("psutil")  # the bench measures memory with it (pip install -e '.[bench]')
     root = tmp_path_factory.mktemp("bench")
     data, build, out = root / "data", root / "bench", root / "reports"
     # scale 0.02, seed 2: six train actors, enough for the pipelines' five grouped folds
     generate(data, seed=2, scale=0.02)
     # single-modality pipelines keep the smoke run short; the full bench compares stacked_gbm/xgb
-    code = main(["-q", "bench", "--data", str(data), "--build", str(build), "--out", str(out), "--quick",
-                 "--pipeline", "eyes_only", "--versus", "kinect_only"])
+    code = bench_main(["-q", "--data", str(data), "--build", str(build), "--out", str(out), "--quick",
+                       "--pipeline", "eyes_only", "--versus", "kinect_only"])
     return code, data, build, out
 
 
@@ -56,7 +57,7 @@ def test_quick_bench_writes_markdown_json_and_scaling_figure(quick_bench):
     assert points[0]["frames"] < points[1]["frames"]
     assert result["scaling"]["slope"] is not None
     markdown = (out / "bench.md").read_text()
-    assert markdown.startswith("# Bench\n\n```sh\nemo-gbm bench --data ")
+    assert markdown.startswith("# Bench\n\n```sh\npython -m benchmarks --data ")
     assert "2 cores" in markdown or f"{result['machine']['nproc']} cores" in markdown
     for heading in ("## Stages", "## Windowing throughput", "## eyes_only against kinect_only",
                     "## Time against dataset size"):
@@ -90,6 +91,7 @@ def test_pandas_reference_computes_the_featurizer_statistics():
 
 
 def test_a_failing_stage_names_its_command_and_log(tmp_path):
+    pytest.importorskip("psutil")
     with pytest.raises(StageError, match=r"check-submission .*exit code 2(.|\n)*no submission templates"):
         run_stage(["check-submission", tmp_path / "missing.zip", tmp_path], tmp_path / "stage.log")
 
@@ -127,6 +129,6 @@ def test_bench_refuses_a_build_folder_it_did_not_create(tmp_path, capsys):
     project_build = tmp_path / "build"
     (project_build / "models").mkdir(parents=True)
     (tmp_path / "data" / "train").mkdir(parents=True)
-    code = main(["-q", "bench", "--data", str(tmp_path / "data"), "--build", str(project_build), "--quick"])
+    code = bench_main(["-q", "--data", str(tmp_path / "data"), "--build", str(project_build), "--quick"])
     assert code == 2
     assert "not created by the bench" in capsys.readouterr().err

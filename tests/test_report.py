@@ -12,7 +12,7 @@ from emo_gbm.constants import EMOTIONS
 from emo_gbm.errors import DataFormatError
 from emo_gbm.data.io import list_recordings, read_labels
 from emo_gbm.modelio import save_model
-from emo_gbm.reporting.report import (
+from emo_gbm.reporting import (
     DPI,
     FIGURES,
     MODALITY_TITLES,

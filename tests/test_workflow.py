@@ -12,7 +12,7 @@ from sklearn.base import clone
 from emo_gbm.constants import MODALITIES
 from emo_gbm.modelio import load_model
 from emo_gbm.data.io import list_recordings, read_template
-from emo_gbm.reporting.report import delete_modalities
+from emo_gbm.reporting import delete_modalities
 from emo_gbm.ensemble import META_C_GRID
 from emo_gbm.data.synth import generate
 from emo_gbm.features import feature_names

@@ -66,7 +66,9 @@ data: $(INSTALLED) ## Generate the synthetic dataset into DATA if it does not ex
 
 # A change of the code that reads and summarises the recordings recomputes every split (then
 # $? names more than FORCE); otherwise only the splits whose dataset key changed.
-FEATURE_SOURCES := emo_gbm/data/io.py emo_gbm/data/recording.py emo_gbm/features/windows.py
+IO_SOURCES := $(addprefix emo_gbm/data/,io.py _csv_tables.py _modality_files.py _grid_files.py _align.py _layout.py \
+  _schema.py _loading.py)
+FEATURE_SOURCES := $(IO_SOURCES) emo_gbm/data/recording.py emo_gbm/features/windows.py
 
 $(FEATURES): $(FEATURE_SOURCES) FORCE | data
 	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS) \

@@ -8,6 +8,7 @@ accepted: if it finds nothing wrong with a file the fast path refused, its resul
 
 import csv
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +23,25 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LINE_END_TEXT = re.compile(r"\r\n|\r|\n")
 
 
-def _read_bytes(path):
+@contextmanager
+def _reading(path):
+    """Turn an OSError while reading ``path`` into a :class:`DataFormatError` (a missing file stays one)."""
     try:
-        return Path(path).read_bytes()
+        yield
     except FileNotFoundError:
         raise
     except OSError as error:
         raise DataFormatError(path, f"cannot read the file ({error.strerror or error})") from None
+
+
+def _read_bytes(path):
+    with _reading(path):
+        return Path(path).read_bytes()
+
+
+def _check_not_empty(path, data):
+    if not data or data.isspace():
+        raise DataFormatError(path, "empty file")
 
 
 def _split_first_line(data):
@@ -37,26 +50,26 @@ def _split_first_line(data):
     return data[: match.end()].rstrip(b"\r\n"), match.end()
 
 
-def _line_of_offset(data, offset):
-    return len(_LINE_END.findall(data, 0, offset)) + 1
+def _check_no_nul(path, data, start, first_line):
+    """A NUL byte in ``data[start:]`` marks a binary file; ``first_line`` is the file line at ``start``."""
+    nul = data.find(b"\x00", start)
+    if nul >= 0:
+        line = first_line + _count_line_ends(data, start, nul)
+        raise DataFormatError(path, "contains a NUL byte: binary file, not CSV text", line)
 
 
 def _decode(path, data, first_line_number=1):
     """Decode UTF-8 text; a NUL byte or invalid UTF-8 marks a binary or foreign-encoded file."""
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        line = first_line_number - 1 + _line_of_offset(data, nul)
-        raise DataFormatError(path, "contains a NUL byte: binary file, not CSV text", line)
+    _check_no_nul(path, data, 0, first_line_number)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = first_line_number - 1 + _line_of_offset(data, error.start)
+        line = first_line_number + _count_line_ends(data, 0, error.start)
         raise DataFormatError(path, "not UTF-8 text (binary file?)", line) from None
 
 
 def _header_cells(path, data):
-    if not data or data.isspace():
-        raise DataFormatError(path, "empty file")
+    _check_not_empty(path, data)
     first, _ = _split_first_line(data)
     text = _decode(path, first)
     try:
@@ -118,10 +131,7 @@ def _body_lines(path, data, start, first_line):
 
     Nothing but the current line is copied, so memory stays O(one line) whatever the file size.
     """
-    nul = data.find(b"\x00", start)
-    if nul >= 0:
-        line = first_line + _count_line_ends(data, start, nul)
-        raise DataFormatError(path, "contains a NUL byte: binary file, not CSV text", line)
+    _check_no_nul(path, data, start, first_line)
     number, position = first_line, start
     for match in _LINE_END.finditer(data, start):
         yield number, _decode_line(path, data[position : match.start()], number)
@@ -137,12 +147,13 @@ def _decode_line(path, raw, number):
         raise DataFormatError(path, "not UTF-8 text (binary file?)", number) from None
 
 
-def _careful_rows(path, data, start, n_cells, first_line, describe_count):
-    """Yield (file line, row of floats) for each data row of ``data[start:]``; raise at the first bad line.
+def _careful_rows(path, data, n_cells, describe_count):
+    """Yield (file line, row of floats) for each data row (every line after the first); raise at the first bad line.
 
     Streams line by line: the rows are yielded, never held, so checking a file costs O(one line).
     """
-    for number, text in _body_lines(path, data, start, first_line):
+    _, body_start = _split_first_line(data)
+    for number, text in _body_lines(path, data, body_start, 2):
         if not text.strip():
             continue  # blank lines are not rows
         if '"' in text:
@@ -166,23 +177,20 @@ def _careful_rows(path, data, start, n_cells, first_line, describe_count):
         yield number, row
 
 
-def _careful_table(path, data, start, n_cells, body_line, describe_count):
-    """Parse ``data[start:]`` cell by cell; raise at the first offending line, else return values and lines.
+def _careful_table(path, data, n_cells, describe_count):
+    """Parse the lines after the first cell by cell; raise at the first offending line, else return the values.
 
-    ``body_line`` is the file line number of the body's first line; ``describe_count`` turns a
-    wrong cell count into the message for that file kind. A first pass only checks (O(one line)
-    of memory, so a bad file never costs more than its bytes); only a file found good is read
-    again into the (n_rows, n_cells) array.
+    ``describe_count`` turns a wrong cell count into the message for that file kind. A first
+    pass only checks (O(one line) of memory, so a bad file never costs more than its bytes);
+    only a file found good is read again into the (n_rows, n_cells) array.
     """
-    n_rows = sum(1 for _ in _careful_rows(path, data, start, n_cells, body_line, describe_count))
+    n_rows = sum(1 for _ in _careful_rows(path, data, n_cells, describe_count))
     if not n_rows:
         raise DataFormatError(path, "no data rows after the first line")
     values = np.empty((n_rows, n_cells), dtype=np.float64)
-    lines = np.empty(n_rows, dtype=np.int64)
-    for i, (line, row) in enumerate(_careful_rows(path, data, start, n_cells, body_line, describe_count)):
+    for i, (_, row) in enumerate(_careful_rows(path, data, n_cells, describe_count)):
         values[i] = row
-        lines[i] = line
-    return values, lines
+    return values
 
 
 def _read_table(path, data, n_cells, describe_count):
@@ -190,14 +198,13 @@ def _read_table(path, data, n_cells, describe_count):
     _, body_start = _split_first_line(data)
     values = _fast_table(_arrow_owned(data, body_start), n_cells)
     if values is None:
-        values, _ = _careful_table(path, data, body_start, n_cells, 2, describe_count)
+        values = _careful_table(path, data, n_cells, describe_count)
     return values
 
 
 def _line_of_row(path, data, n_cells, row, describe_count):
     """File line of data row ``row`` (0-based), for errors found after a successful fast parse."""
-    _, body_start = _split_first_line(data)
-    for i, (line, _) in enumerate(_careful_rows(path, data, body_start, n_cells, 2, describe_count)):
+    for i, (line, _) in enumerate(_careful_rows(path, data, n_cells, describe_count)):
         if i == row:
             return line
     raise DataFormatError(path, f"no data row {row + 1}")
@@ -210,22 +217,16 @@ def _check_times(path, data, times, n_cells, describe_count):
         raise DataFormatError(path, "Time is missing or not a finite number", line)
 
 
-
-def _first_lines(path, count, chunk=1 << 16):
+def _first_lines(path, count):
     """The first ``count`` lines of a file (bytes, line ends kept), reading only what they need."""
-    try:
-        with open(path, "rb") as f:
-            data = b""
-            while True:
-                block = f.read(chunk)
-                data += block
-                ends = len(_LINE_END.findall(data))
-                if not block or ends >= count:
-                    break
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise DataFormatError(path, f"cannot read the file ({error.strerror or error})") from None
+    with _reading(path), open(path, "rb") as f:
+        data = b""
+        while True:
+            block = f.read(1 << 16)
+            data += block
+            ends = len(_LINE_END.findall(data))
+            if not block or ends >= count:
+                break
     offset = 0
     for _ in range(count):
         match = _FIRST_LINE.match(data, offset)

@@ -7,6 +7,7 @@ import numpy as np
 from emo_gbm.constants import AGREEMENT_COLUMN, EMOTIONS
 from emo_gbm.data._csv_tables import (
     _LINE_END_TEXT,
+    _check_not_empty,
     _check_times,
     _decode,
     _header_cells,
@@ -21,16 +22,29 @@ LABEL_HEADER = ("Time",) + EMOTIONS + (AGREEMENT_COLUMN,)
 TEMPLATE_HEADER = ("Time",) + EMOTIONS
 
 
-def _read_grid_file(path, expected_header):
-    n_cells = len(expected_header)
+def _describe_grid_count(expected_header):
+    """The message for a row of a grid file with another number of cells than the header."""
 
     def describe_count(found):
-        return f"expected {n_cells} cells ({','.join(expected_header)}), found {found}"
+        return f"expected {len(expected_header)} cells ({','.join(expected_header)}), found {found}"
 
-    data = _read_bytes(path)
-    header = _header_cells(path, data)
+    return describe_count
+
+
+def _check_grid_header(path, header, expected_header):
     if tuple(header) != expected_header:
         raise DataFormatError(path, f"header must be {','.join(expected_header)}, found {','.join(header)}", 1)
+
+
+def _is_finite_number(cell):
+    return _is_number(cell) and math.isfinite(float(cell))
+
+
+def _read_grid_file(path, expected_header):
+    n_cells = len(expected_header)
+    describe_count = _describe_grid_count(expected_header)
+    data = _read_bytes(path)
+    _check_grid_header(path, _header_cells(path, data), expected_header)
     table = _read_table(path, data, n_cells, describe_count)
     _check_times(path, data, table[:, 0], n_cells, describe_count)
     return data, table, describe_count
@@ -132,32 +146,27 @@ def read_grid_lines(path, expected_header=TEMPLATE_HEADER):
     """
     expected_header = tuple(expected_header)
     n_cells = len(expected_header)
+    describe_count = _describe_grid_count(expected_header)
     check_cells = expected_header == TEMPLATE_HEADER
     data = _read_bytes(path)
-    if not data or data.isspace():
-        raise DataFormatError(path, "empty file")
+    _check_not_empty(path, data)
     text = _decode(path, data)  # utf-8-sig: a BOM is dropped
     physical = _LINE_END_TEXT.split(text)
-    header = tuple(cell.strip() for cell in physical[0].split(","))
-    if header != expected_header:
-        raise DataFormatError(
-            path, f"header must be {','.join(expected_header)}, found {','.join(header)}", 1
-        )
+    _check_grid_header(path, tuple(cell.strip() for cell in physical[0].split(",")), expected_header)
     times, lines = [], []
     for number, line in enumerate(physical[1:], start=2):
         if not line.strip():
             continue  # blank lines are not rows
         cells = line.split(",")
         if len(cells) != n_cells:
-            raise DataFormatError(path, f"expected {n_cells} cells ({','.join(expected_header)}), found {len(cells)}",
-                                  number)
+            raise DataFormatError(path, describe_count(len(cells)), number)
         time = cells[0].strip()
-        if not (_is_number(time) and math.isfinite(float(time))):
+        if not _is_finite_number(time):
             raise DataFormatError(path, "Time is missing or not a finite number", number)
         if check_cells:
             for j, cell in enumerate(cells[1:], start=2):
                 cell = cell.strip()
-                if cell != "0" and not (_is_number(cell) and math.isfinite(float(cell))):
+                if cell != "0" and not _is_finite_number(cell):
                     raise DataFormatError(path, f"empty, NaN or non-numeric emotion cell in a template (column {j})",
                                           number)
         times.append(time)

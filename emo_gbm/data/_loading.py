@@ -30,6 +30,12 @@ def _check_same_grid(answers_path, answer_time, template_time):
         )
 
 
+def _warn_bad_files(errors):
+    """One :class:`BadFileWarning` per skipped file, attributed to the caller of the public loader."""
+    for error in errors:
+        warnings.warn(str(error), BadFileWarning, stacklevel=3)
+
+
 def _load_recording(data_dir, split, rec_id, with_answers, skip_bad_files, meta, columns):
     """Load one recording; return it and the errors of the modality files skipped as bad.
 
@@ -122,8 +128,7 @@ def load_recording(data_dir, split, rec_id, with_answers=True, skip_bad_files=Fa
     meta = _meta_for(read_meta(data_dir), rec_id)
     columns, skipped = _split_columns(data_dir, split, skip_bad_files, columns)
     recording, more = _load_recording(data_dir, split, rec_id, with_answers, skip_bad_files, meta, columns)
-    for error in skipped + more:
-        warnings.warn(str(error), BadFileWarning, stacklevel=2)
+    _warn_bad_files(skipped + more)
     return recording
 
 
@@ -189,8 +194,7 @@ def load_split(data_dir, split, n_jobs=1, with_answers=True, skip_bad_files=Fals
     ids = list_recordings(data_dir, split)
     meta = read_meta(data_dir)
     columns, skipped_modalities = _split_columns(data_dir, split, skip_bad_files, columns)
-    for error in skipped_modalities:
-        warnings.warn(str(error), BadFileWarning, stacklevel=2)
+    _warn_bad_files(skipped_modalities)
     tasks = (
         delayed(_load_in_worker)(
             data_dir, split, rec_id, with_answers, skip_bad_files, _meta_for(meta, rec_id), columns
@@ -206,8 +210,7 @@ def load_split(data_dir, split, n_jobs=1, with_answers=True, skip_bad_files=Fals
         results = tqdm(results, total=len(ids), desc=f"loading {split}", unit="rec")
     recordings = []
     for recording, skipped in results:
-        for error in skipped:
-            warnings.warn(str(error), BadFileWarning, stacklevel=2)
+        _warn_bad_files(skipped)
         if recording is not None:
             recordings.append(recording)
     return recordings

@@ -6,6 +6,7 @@ import numpy as np
 
 from emo_gbm.constants import HAS_HEADER
 from emo_gbm.data._csv_tables import (
+    _check_not_empty,
     _check_times,
     _decode,
     _first_lines,
@@ -72,8 +73,7 @@ def read_modality_columns(path, modality):
     ('c000', 'c001', 'c002')
     """
     data = _first_lines(path, 2)
-    if not data or data.isspace():
-        raise DataFormatError(path, "empty file")
+    _check_not_empty(path, data)
     if has_header(modality):
         return _header_columns(path, data, modality)
     _, body_start = _split_first_line(data)
@@ -85,6 +85,30 @@ def read_modality_columns(path, modality):
     if len(cells) < 2:
         raise DataFormatError(path, f"a row needs Time and at least one {modality} feature, found {len(cells)} cell(s)", 2)
     return positional_columns(len(cells) - 1)
+
+
+def _feature_count(path, data, modality, columns):
+    """Number of feature columns of a modality file: its header's (checked against ``columns``), else
+    as many as ``columns`` names, else as many as its first data row has."""
+    expected = None if columns is None else tuple(columns)
+    if has_header(modality):
+        found = _header_columns(path, data, modality)
+        if expected is not None and found != expected:
+            if len(found) != len(expected):
+                reason = f"header names {len(found)} features, the other {modality} files have {len(expected)}"
+            else:
+                j = next(k for k, (a, b) in enumerate(zip(found, expected)) if a != b)
+                reason = (f"header column {j + 2} is {found[j][:40]!r}, the other {modality} files have "
+                          f"{expected[j][:40]!r} there")
+            raise DataFormatError(path, reason, 1)
+        return len(found)
+    if expected is not None:
+        return len(expected)
+    try:
+        return len(read_modality_columns(path, modality))
+    except DataFormatError:
+        _decode(path, data)  # a binary file says so rather than "a row needs Time..."
+        raise
 
 
 def read_modality(path, modality, columns=None):
@@ -130,28 +154,8 @@ def read_modality(path, modality, columns=None):
     ([0.0, 0.04], (2, 6))
     """
     data = _read_bytes(path)
-    if not data or data.isspace():
-        raise DataFormatError(path, "empty file")
-    expected = None if columns is None else tuple(columns)
-    if has_header(modality):
-        found = _header_columns(path, data, modality)
-        if expected is not None and found != expected:
-            if len(found) != len(expected):
-                reason = f"header names {len(found)} features, the other {modality} files have {len(expected)}"
-            else:
-                j = next(k for k, (a, b) in enumerate(zip(found, expected)) if a != b)
-                reason = (f"header column {j + 2} is {found[j][:40]!r}, the other {modality} files have "
-                          f"{expected[j][:40]!r} there")
-            raise DataFormatError(path, reason, 1)
-        n_features = len(found)
-    elif expected is not None:
-        n_features = len(expected)
-    else:
-        try:
-            n_features = len(read_modality_columns(path, modality))
-        except DataFormatError:
-            _decode(path, data)  # a binary file says so rather than "a row needs Time..."
-            raise
+    _check_not_empty(path, data)
+    n_features = _feature_count(path, data, modality, columns)
     n_cells = n_features + 1
 
     def describe_count(found):

@@ -18,17 +18,15 @@ from emo_gbm.data._synth_constants import (
     NEUTRAL_LEAK,
     ONSET_TAU,
 )
-from emo_gbm.data._worlds import WORLDS
 
 
-def _episodes(rng, gate_rng, n, actor, params=None, noise_rng=None):
+def _episodes(rng, gate_rng, n, actor, params, noise_rng=None):
     """Frame labels, shown expression, agreement and per-modality expression gates of one recording.
 
     ``gate_rng`` draws only the gates, so that tuning their distribution leaves the labels alone;
     ``noise_rng`` only the annotator errors of a world with label noise. ``params`` is the
-    :class:`World` (default: the default world).
+    :class:`~emo_gbm.data._worlds.World`.
     """
-    params = WORLDS["default"] if params is None else params
     budget = [MODALITIES.index(m) for m in params.budget]
     weights = actor["emotion_weights"]
     emotional = [e for e in range(len(EMOTIONS)) if e != NEUTRAL]

@@ -11,18 +11,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from joblib import Parallel, delayed
 
-from emo_gbm.constants import (
-    AGREEMENT_COLUMN,
-    ANSWERS_DIR,
-    EMOTIONS,
-    FRAME_RATE,
-    LABELS_DIR,
-    META_FILE,
-    MODALITIES,
-    SPLITS,
-    TEMPLATES_DIR,
-    TEST_SPLITS,
-)
+from emo_gbm.constants import ANSWERS_DIR, EMOTIONS, FRAME_RATE, META_FILE, MODALITIES, SPLITS, TEST_SPLITS
+from emo_gbm.data._grid_files import LABEL_HEADER, TEMPLATE_HEADER
+from emo_gbm.data._layout import META_COLUMNS, _grid_dir
 from emo_gbm.data._simulate import simulate_recording
 from emo_gbm.data._synth_constants import _FIRST_LINES, SIGNIFICANT_DIGITS, SYNTH_FILE
 from emo_gbm.data._synth_plan import _plan
@@ -31,12 +22,12 @@ from emo_gbm.data._worlds import get_world
 from emo_gbm.metrics import scored_frames
 
 
-def _round_significant(x, digits=SIGNIFICANT_DIGITS):
-    """Round to ``digits`` significant digits so the shortest decimal form is short."""
+def _round_significant(x):
+    """Round to :data:`SIGNIFICANT_DIGITS` significant digits so the shortest decimal form is short."""
     x = np.asarray(x, dtype=np.float64)
     magnitude = np.abs(x)
     exponent = np.floor(np.log10(np.where(magnitude > 0, magnitude, 1.0))).astype(np.int64)
-    shift = digits - 1 - exponent
+    shift = SIGNIFICANT_DIGITS - 1 - exponent
     # Dividing (or multiplying) by an exact power of ten gives the double nearest to the
     # decimal, which pyarrow then prints in its shortest form.
     up = 10.0 ** np.clip(shift, 0, None)
@@ -62,9 +53,9 @@ def _write_csv(path, first_line, columns):
         pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
-def _label_columns(time_strings, labels, agreement=None):
+def _label_columns(time_strings, labels, agreement):
     onehot = [pa.array((labels == k).astype(np.int8)) for k in range(len(EMOTIONS))]
-    return [time_strings] + onehot + ([agreement] if agreement is not None else [])
+    return [time_strings] + onehot + [agreement]
 
 
 def _write_recording(plan, seed, world, out_dir):
@@ -73,15 +64,13 @@ def _write_recording(plan, seed, world, out_dir):
     split, name = plan["split"], plan["id"] + ".csv"
     n = plan["n_frames"]
     grid = _time_strings(plan["start"] + np.arange(n), 2)
-    label_header = ",".join(("Time",) + EMOTIONS + (AGREEMENT_COLUMN,))
     if split == "train":
-        _write_csv(out_dir / split / LABELS_DIR / name, label_header,
-                   _label_columns(grid, rec["labels"], rec["agreement"]))
+        label_path = _grid_dir(out_dir, split) / name
     else:
         zeros = np.zeros(n, dtype=np.int8)
-        _write_csv(out_dir / split / TEMPLATES_DIR / name, ",".join(("Time",) + EMOTIONS), [grid] + [zeros] * 6)
-        _write_csv(out_dir / ANSWERS_DIR / split / name, label_header,
-                   _label_columns(grid, rec["labels"], rec["agreement"]))
+        _write_csv(_grid_dir(out_dir, split) / name, ",".join(TEMPLATE_HEADER), [grid] + [zeros] * len(EMOTIONS))
+        label_path = out_dir / ANSWERS_DIR / split / name
+    _write_csv(label_path, ",".join(LABEL_HEADER), _label_columns(grid, rec["labels"], rec["agreement"]))
     zero_cells, cells = {}, {}
     for modality, (frames, units, values) in rec["streams"].items():
         if units is None:
@@ -122,7 +111,7 @@ def _prepare(out_dir):
     for split in SPLITS:
         for modality in MODALITIES:
             (out_dir / split / modality).mkdir(parents=True, exist_ok=True)
-        (out_dir / split / (LABELS_DIR if split == "train" else TEMPLATES_DIR)).mkdir(exist_ok=True)
+        _grid_dir(out_dir, split).mkdir(exist_ok=True)
     for split in TEST_SPLITS:
         (out_dir / ANSWERS_DIR / split).mkdir(parents=True, exist_ok=True)
 
@@ -187,17 +176,17 @@ def generate(out_dir, seed=0, scale=1.0, n_jobs=1, progress=False, world="defaul
         results = tqdm(results, total=len(plans), desc="synthesising", unit="rec")
     results = list(results)
     with open(out_dir / META_FILE, "w", encoding="utf-8", newline="\n") as meta:
-        meta.write("id,split,session,actor\n")
+        meta.write(",".join(META_COLUMNS) + "\n")
         for plan in plans:
             meta.write(f"{plan['id']},{plan['split']},{plan['session']},{plan['actor']}\n")
     # The world goes beside meta.csv, not into it: meta.csv's columns are fixed.
     with open(out_dir / SYNTH_FILE, "w", encoding="utf-8", newline="\n") as info:
         info.write(json.dumps({"world": params.name, "seed": seed, "scale": scale}, sort_keys=True) + "\n")
-    summary = _summary(plans, results, out_dir, seed, scale, _time.perf_counter() - started)
+    summary = _summary(results, out_dir, seed, scale, _time.perf_counter() - started)
     return {**summary, "world": params.name}
 
 
-def _summary(plans, results, out_dir, seed, scale, seconds):
+def _summary(results, out_dir, seed, scale, seconds):
     frames = sum(r["frames"] for r in results)
     zero = {m: sum(r["zero_cells"].get(m, 0) for r in results) for m in MODALITIES}
     cells = {m: sum(r["cells"].get(m, 0) for r in results) for m in MODALITIES}

@@ -27,7 +27,7 @@ from emo_gbm.data._world_draws import N_COUPLING
 
 
 def _sample_frames(rng, modality, n):
-    """Frame index of every sample, and its time as decimal units (and the decimals)."""
+    """Frame index of every sample, and for Kinect its time in milliseconds (None for the others)."""
     shift = int(STREAM_SHIFT_MAX * FRAME_RATE)
     first = int(rng.integers(0, shift + 1)) if rng.random() < STREAM_SHIFT_PROB else 0
     end = n - (int(rng.integers(0, shift + 1)) if rng.random() < STREAM_SHIFT_PROB else 0)
@@ -120,6 +120,14 @@ def _to_scale(z, loc, scale, positive):
     return loc * np.exp(sigma * 4.0 * np.tanh(z / 4.0) - 0.5 * sigma * sigma)
 
 
+def _to_scales(z, table):
+    """:func:`_to_scale` of every column of ``z``, with the (name, location, scale, positive, ...) rows of ``table``."""
+    values = np.empty_like(z)
+    for j, (_, loc, scale, positive, *_) in enumerate(table):
+        values[:, j] = _to_scale(z[:, j], loc, scale, positive)
+    return values
+
+
 def _render_audio(rng, world, actor, latent, shared, frames, n):
     z = _mixed(rng, "audio", world, actor, latent, shared, frames)
     speaking = _alternating_mask(rng, n, actor["speak_median"], LISTEN_MEDIAN, TURN_SIGMA)
@@ -129,9 +137,8 @@ def _render_audio(rng, world, actor, latent, shared, frames, n):
     phase = 2 * np.pi * np.cumsum(rate) / FRAME_RATE + 0.8 * _ar1(rng, n, 0.5)[:, 0]
     syllable = np.sin(phase)
     voiced = (syllable > -0.1)[frames]
-    values = np.empty_like(z)
-    for j, (_, loc, scale, positive, unvoiced) in enumerate(_AUDIO):
-        values[:, j] = _to_scale(z[:, j], loc, scale, positive)
+    values = _to_scales(z, _AUDIO)
+    for j, (*_, unvoiced) in enumerate(_AUDIO):
         if unvoiced is not None:
             values[~voiced, j] = unvoiced
     values[:, 0] *= 0.55 + 0.45 * np.clip(syllable[frames] + 0.3, 0.0, 1.0)  # loudness follows syllables
@@ -147,10 +154,7 @@ def _render_face(rng, world, actor, latent, shared, frames, n):
 
 
 def _render_kinect(rng, world, actor, latent, shared, frames, n):
-    z = _mixed(rng, "kinect", world, actor, latent, shared, frames)
-    values = np.empty_like(z)
-    for j, (_, loc, scale, positive) in enumerate(_KINECT):
-        values[:, j] = _to_scale(z[:, j], loc, scale, positive)
+    values = _to_scales(_mixed(rng, "kinect", world, actor, latent, shared, frames), _KINECT)
     lost = _poisson_runs(rng, n, KINECT_LOSS_RATE, KINECT_LOSS_MEDIAN, 0.6, (0.3, 4.0))
     values[lost[frames]] = 0.0
     return values

@@ -24,9 +24,9 @@ def _ar1(rng, n, timescales, rate=FRAME_RATE):
     return out
 
 
-def _smooth(x, tau, rate=FRAME_RATE):
-    """Zero-phase one-pole low-pass along axis 0 (forward then backward pass)."""
-    alpha = 1.0 - np.exp(-1.0 / (tau * rate))
+def _smooth(x, tau):
+    """Zero-phase one-pole low-pass along axis 0 (forward then backward pass) of a frame-rate signal."""
+    alpha = 1.0 - np.exp(-1.0 / (tau * FRAME_RATE))
     b, a = [alpha], [1.0, alpha - 1.0]
     y = lfilter(b, a, x, axis=0, zi=(1.0 - alpha) * x[:1])[0]
     y = lfilter(b, a, y[::-1], axis=0, zi=(1.0 - alpha) * y[-1:])[0]
@@ -41,7 +41,7 @@ def _runs_mask(n, onsets, lengths):
     return np.cumsum(edges[:-1]) > 0
 
 
-def _poisson_runs(rng, n, rate, median_seconds, sigma=0.6, bounds=(0.1, 3.0)):
+def _poisson_runs(rng, n, rate, median_seconds, sigma, bounds):
     """Mask of random runs (events per second ``rate``, log-normal lengths)."""
     onsets = np.flatnonzero(rng.random(n) < rate / FRAME_RATE)
     seconds = np.clip(rng.lognormal(np.log(median_seconds), sigma, onsets.size), *bounds)

@@ -205,6 +205,6 @@ _WORLD_KEY, _RECORDING_KEY, _PLAN_KEY = 11, 12, 13
 _MODALITY_KEYS = {m: 100 + i for i, m in enumerate(MODALITIES)}
 #: Keys of the random streams that only non-default worlds draw from (appended to the keys
 #: above), so that the default world's streams stay exactly as they were.
-_EXTRA_WORLD_KEY, _LABEL_NOISE_KEY, _DRIFT_KEY, _COUPLING_KEY = 1, 2, 3, 4
+_EXTRA_WORLD_KEY, _LABEL_NOISE_KEY = 1, 2
 #: Written into the dataset root: which world, seed and scale made it.
 SYNTH_FILE = "synth.json"

@@ -24,7 +24,7 @@ from emo_gbm.data._synth_constants import (
 from emo_gbm.data._worlds import get_world
 
 
-def _make_world(seed, name="default"):
+def _make_world(seed, name):
     """Seed-level parameters of a world: loadings of every modality and the 12 actors.
 
     ``name`` is a world name or a :class:`World`; its parameters are kept under ``"params"``

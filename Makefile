@@ -42,7 +42,7 @@ help: ## Show the targets and the variables that steer them
 	@echo "  BUILD=$(BUILD)  outputs: features/, models/, submission.zip, metrics.json, baseline/"
 	@echo "  SCALE=$(SCALE)  size of a generated dataset (1 = 312/143/126 recordings)"
 	@echo "  SEED=$(SEED)  random seed of data generation and training"
-	@echo "  WORLD=$(WORLD)  synthetic world of 'make data' (docs/worlds.md): $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.data.synth import WORLDS; print(", ".join(WORLDS))' 2>/dev/null),see emo_gbm/data/synth.py (after make install))"
+	@echo "  WORLD=$(WORLD)  synthetic world of 'make data' (docs/worlds.md): $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.data.synth import WORLDS; print(", ".join(WORLDS))' 2>/dev/null),see emo_gbm/data/_worlds.py (after make install))"
 	@echo "  N_JOBS=$(N_JOBS)  parallel workers (results do not depend on it)"
 	@echo "  PIPELINE=$(PIPELINE)  named pipeline: $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.pipelines import PIPELINES; print(", ".join(sorted(PIPELINES)))' 2>/dev/null),see emo_gbm/pipelines/ (after make install))"
 	@echo "  SPLIT=$(SPLIT)  test or private_test"

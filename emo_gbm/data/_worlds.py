@@ -59,6 +59,12 @@ class World:
     rectify_share, rectify_threshold : float
         Share of features rectified as ``max(z - t, 0)``, thresholds ``t`` uniform in
         ``(-rectify_threshold, rectify_threshold)``.
+
+    Examples
+    --------
+    >>> world = World("long_episodes", episode_range=(4.0, 10.0), mixing={"audio": {"emotion": 0.6}})
+    >>> world.episode_sigma == EPISODE_SIGMA, world.mixing_of("audio")["emotion"]
+    (True, 0.6)
     """
 
     name: str
@@ -83,7 +89,13 @@ class World:
     rectify_threshold: float = 0.0
 
     def mixing_of(self, modality):
-        """:data:`MIXING` of ``modality`` with this world's overrides."""
+        """:data:`MIXING` of ``modality`` with this world's overrides.
+
+        Examples
+        --------
+        >>> WORLDS["voice_led"].mixing_of("face_nn")["emotion"], WORLDS["default"].mixing_of("face_nn")["emotion"]
+        (0.12, 0.28)
+        """
         return {**MIXING[modality], **self.mixing.get(modality, {})}
 
 

@@ -42,7 +42,7 @@ help: ## Show the targets and the variables that steer them
 	@echo "  BUILD=$(BUILD)  outputs: features/, models/, submission.zip, metrics.json, baseline/"
 	@echo "  SCALE=$(SCALE)  size of a generated dataset (1 = 312/143/126 recordings)"
 	@echo "  SEED=$(SEED)  random seed of data generation and training"
-	@echo "  WORLD=$(WORLD)  synthetic world of 'make data' (docs/worlds.md): $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.data.synth import WORLDS; print(", ".join(WORLDS))' 2>/dev/null),see emo_gbm/data/synth.py (after make install))"
+	@echo "  WORLD=$(WORLD)  synthetic world of 'make data' (docs/worlds.md): $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.data.synth import WORLDS; print(", ".join(WORLDS))' 2>/dev/null),see emo_gbm/data/_worlds.py (after make install))"
 	@echo "  N_JOBS=$(N_JOBS)  parallel workers (results do not depend on it)"
 	@echo "  PIPELINE=$(PIPELINE)  named pipeline: $(if $(wildcard $(INSTALLED)),$$($(PY) -c 'from emo_gbm.pipelines import PIPELINES; print(", ".join(sorted(PIPELINES)))' 2>/dev/null),see emo_gbm/pipelines/ (after make install))"
 	@echo "  SPLIT=$(SPLIT)  test or private_test"
@@ -66,7 +66,9 @@ data: $(INSTALLED) ## Generate the synthetic dataset into DATA if it does not ex
 
 # A change of the code that reads and summarises the recordings recomputes every split (then
 # $? names more than FORCE); otherwise only the splits whose dataset key changed.
-FEATURE_SOURCES := emo_gbm/data/io.py emo_gbm/data/recording.py $(wildcard emo_gbm/features/*.py)
+IO_SOURCES := $(addprefix emo_gbm/data/,io.py _csv_tables.py _modality_files.py _grid_files.py _align.py _layout.py \
+  _schema.py _loading.py)
+FEATURE_SOURCES := $(IO_SOURCES) emo_gbm/data/recording.py $(wildcard emo_gbm/features/*.py)
 
 $(FEATURES): $(FEATURE_SOURCES) FORCE | data
 	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS) \

@@ -25,16 +25,15 @@ from emo_gbm.constants import (
     TEMPLATES_DIR,
     TEST_SPLITS,
 )
+from emo_gbm.data._episodes import _episodes
+from emo_gbm.data._signals import _rng
+from emo_gbm.data._synth_constants import _LABEL_NOISE_KEY, _RECORDING_KEY
+from emo_gbm.data._synth_plan import _plan
+from emo_gbm.data._world_draws import _make_world
 from emo_gbm.data.synth import (
-    _LABEL_NOISE_KEY,
-    _RECORDING_KEY,
     FACE_SCALES,
     SYNTH_FILE,
     WORLDS,
-    _episodes,
-    _make_world,
-    _plan,
-    _rng,
     generate,
     get_world,
     simulate_recording,

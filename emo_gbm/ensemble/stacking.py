@@ -27,20 +27,16 @@ from emo_gbm.ensemble._absence import (
     present_blocks,
     sequence_codes,
 )
-from emo_gbm.ensemble._blocks import block_grid, resolve_block_params
+from emo_gbm.ensemble._base_models import fit_base_models
+from emo_gbm.ensemble._blocks import resolve_block_params
 from emo_gbm.ensemble._defaults import PROBA_FLOOR, default_base_estimator, default_final_estimator, final_grid
 from emo_gbm.model_selection import (
-    boosting_rounds,
-    choose_rounds,
     fit_and_predict,
-    fit_block,
     fit_weighted,
     lowest_log_loss,
     make_folds,
     proba_all_classes,
-    round_checkpoints,
     take_rows,
-    with_rounds,
     with_seed,
 )
 
@@ -276,7 +272,13 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         codes = sequence_codes(sequences, X.shape[0])
         meta_dropout = draw_dropout(rng, codes.max() + 1, n_units, self.modality_dropout)[codes]
         seeds = rng.randint(2**31 - 1, size=len(self.blocks_))
-        self._fit_base_models(X, y, sample_weight, seeds, {n: base_dropout == unit_of[n] for n in self.blocks_})
+        fitted = fit_base_models(
+            self._block_estimators(), self.block_params_["base_grid"], self.blocks_, self.missing_positions_,
+            self.folds_, X, y, sample_weight, seeds, {n: base_dropout == unit_of[n] for n in self.blocks_},
+            with_blank=self.modality_dropout > 0, n_jobs=self.n_jobs,
+        )
+        for name, value in fitted.items():
+            setattr(self, name, value)
         fractions = missing_fractions(X, self.missing_positions_)
         oof_dropped, fractions_dropped = self._dropped_inputs(fractions, meta_dropout, unit_of)
         meta_clean = self._meta_features(self.base_oof_proba_, fractions)
@@ -300,61 +302,6 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         if values.ndim != 1 or values.shape[0] != X.shape[0]:
             raise ValueError(f"{name} has shape {values.shape}, expected ({X.shape[0]},)")
         return values
-
-    def _fit_base_models(self, X, y, sample_weight, seeds, blanked):
-        """Fold models of every candidate of every block (in parallel), the choice of each
-        block's candidate and rounds by out-of-fold log-loss, and the refits on all rows."""
-        n_classes, names = self.classes_.size, list(self.blocks_)
-        base_grid = block_grid(self.block_params_["base_grid"], names)
-        searched = set(self.block_params_["base_grid"] or {})
-        candidates = {
-            n: [clone(self._block_estimator(n)).set_params(**params) for params in base_grid[n]] for n in names
-        }
-        checkpoints = {}
-        for n in names:
-            max_rounds = boosting_rounds(candidates[n][0])
-            checkpoints[n] = [None] if max_rounds is None else round_checkpoints(max_rounds)
-        block_X = {n: X[:, self.blocks_[n]] for n in names}
-        inner = {n: self._position_in_block(n) for n in names}
-        jobs = [(b, n, k) for b, n in enumerate(names) for k in range(len(candidates[n]))]
-        fold_results = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_block)(
-                candidates[n][k], seeds[b], block_X[n], y, sample_weight, train, blanked[n][train], inner[n], valid,
-                n_classes, False, checkpoints[n],
-            )
-            for b, n, k in jobs
-            for train, valid in self.folds_
-        )
-        n_folds = len(self.folds_)
-        self.base_oof_proba_, self.n_rounds_, self.round_losses_ = {}, {}, {}
-        self.base_params_, self.base_scores_ = {}, {}
-        chosen, lowest = {}, {}
-        for j, (b, n, k) in enumerate(jobs):
-            oof, rounds, losses = choose_rounds(
-                self.folds_, fold_results[j * n_folds : (j + 1) * n_folds], checkpoints[n], y, sample_weight,
-                tuned=checkpoints[n] != [None],
-            )
-            loss = lowest_log_loss(oof[None], y, sample_weight)[1][0]
-            if n in searched:
-                self.base_scores_.setdefault(n, []).append(dict(base_grid[n][k], log_loss=float(loss)))
-            if n not in lowest or loss < lowest[n]:
-                lowest[n], chosen[n] = loss, candidates[n][k]
-                self.base_oof_proba_[n], self.n_rounds_[n], self.round_losses_[n] = oof, rounds, losses
-                if n in searched:
-                    self.base_params_[n] = base_grid[n][k]
-        # Only the refits' answers for a blank input are used (the same in every fold's rows).
-        all_rows, with_blank = np.arange(X.shape[0]), self.modality_dropout > 0
-        refits = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_block)(
-                with_rounds(chosen[n], self.n_rounds_[n]), seeds[b], block_X[n], y, sample_weight, all_rows,
-                blanked[n], inner[n], None, n_classes, with_blank,
-            )
-            for b, n in enumerate(names)
-        )
-        self.estimators_, self.base_classes_, self.blank_proba_ = {}, {}, {}
-        for n, (model, model_classes, _, blank_proba) in zip(names, refits):
-            self.estimators_[n], self.base_classes_[n] = model, model_classes
-            self.blank_proba_[n] = None if blank_proba is None else blank_proba[0]
 
     def _dropped_inputs(self, fractions, meta_dropout, unit_of):
         """The base models' out-of-fold posteriors and the missing fractions as the
@@ -476,18 +423,15 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         n_experts = len(present_blocks(self.missing_positions_, absent))
         return clone(estimator).set_params(n_experts=n_experts, n_expert_classes=self.classes_.size)
 
-    def _block_estimator(self, name):
-        """The base classifier of one block."""
+    def _block_estimators(self):
+        """Block name -> its base classifier."""
         estimator = self.block_params_["estimator"]
-        if isinstance(estimator, dict):
+        if not isinstance(estimator, dict):
+            return {name: default_base_estimator() if estimator is None else estimator for name in self.blocks_}
+        for name in self.blocks_:
             if name not in estimator:
                 raise ValueError(f"estimator is a dict without an entry for block {name!r}")
-            return estimator[name]
-        return default_base_estimator() if estimator is None else estimator
-
-    def _position_in_block(self, name):
-        position = self.missing_positions_[name]
-        return None if position is None else int(np.flatnonzero(self.blocks_[name] == position)[0])
+        return {name: estimator[name] for name in self.blocks_}
 
     def _base_proba(self, X):
         """Each base model's posteriors (all classes) for the rows of ``X``, in parallel."""

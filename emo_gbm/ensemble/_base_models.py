@@ -1,0 +1,100 @@
+"""The stack's base models: fold models of every candidate of every block, the choice of each
+block's candidate and boosting rounds by out-of-fold log-loss, and the refits on all rows."""
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from emo_gbm.ensemble._blocks import block_grid
+from emo_gbm.model_selection import (
+    boosting_rounds,
+    choose_rounds,
+    fit_block,
+    lowest_log_loss,
+    round_checkpoints,
+    with_rounds,
+)
+
+
+def fit_base_models(estimators, base_grid, blocks, missing_positions, folds, X, y, sample_weight, seeds, blanked,
+                    with_blank, n_jobs=1):
+    """Fit and choose the base model of every block out of fold, then refit it on all rows.
+
+    Parameters
+    ----------
+    estimators : dict of str to classifier
+        Each block's base classifier.
+    base_grid : dict or None
+        Block name -> parameter -> values to choose from (the stacker's ``base_grid``).
+    blocks : dict of str to ndarray of int
+        Column positions of each block.
+    missing_positions : dict of str to int or None
+        Position of each block's missing-fraction column in ``X``.
+    folds : list of (ndarray, ndarray)
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of int of shape (n_samples,)
+        Class indices 0..n_classes-1.
+    sample_weight : ndarray or None
+    seeds : ndarray of int
+        ``random_state`` of each block's models.
+    blanked : dict of str to ndarray of bool
+        Rows whose block is blanked (modality dropout).
+    with_blank : bool
+        Also record each refit's posterior for a blank input.
+    n_jobs : int, default=1
+
+    Returns
+    -------
+    fitted : dict
+        The stacker's attributes ``base_oof_proba_``, ``n_rounds_``, ``round_losses_``,
+        ``base_params_``, ``base_scores_``, ``estimators_``, ``base_classes_``, ``blank_proba_``.
+    """
+    n_classes, names = int(y.max()) + 1, list(blocks)
+    grid = block_grid(base_grid, names)
+    searched = set(base_grid or {})
+    candidates = {n: [clone(estimators[n]).set_params(**params) for params in grid[n]] for n in names}
+    checkpoints = {}
+    for n in names:
+        max_rounds = boosting_rounds(candidates[n][0])
+        checkpoints[n] = [None] if max_rounds is None else round_checkpoints(max_rounds)
+    block_X = {n: X[:, blocks[n]] for n in names}
+    inner = {n: None if missing_positions[n] is None else int(np.flatnonzero(blocks[n] == missing_positions[n])[0])
+             for n in names}
+    jobs = [(b, n, k) for b, n in enumerate(names) for k in range(len(candidates[n]))]
+    fold_results = Parallel(n_jobs=n_jobs)(
+        delayed(fit_block)(
+            candidates[n][k], seeds[b], block_X[n], y, sample_weight, train, blanked[n][train], inner[n], valid,
+            n_classes, False, checkpoints[n],
+        )
+        for b, n, k in jobs
+        for train, valid in folds
+    )
+    fitted = {key: {} for key in ("base_oof_proba_", "n_rounds_", "round_losses_", "base_params_", "base_scores_")}
+    chosen, lowest = {}, {}
+    for j, (b, n, k) in enumerate(jobs):
+        oof, rounds, losses = choose_rounds(
+            folds, fold_results[j * len(folds) : (j + 1) * len(folds)], checkpoints[n], y, sample_weight,
+            tuned=checkpoints[n] != [None],
+        )
+        loss = lowest_log_loss(oof[None], y, sample_weight)[1][0]
+        if n in searched:
+            fitted["base_scores_"].setdefault(n, []).append(dict(grid[n][k], log_loss=float(loss)))
+        if n not in lowest or loss < lowest[n]:
+            lowest[n], chosen[n] = loss, candidates[n][k]
+            fitted["base_oof_proba_"][n], fitted["n_rounds_"][n], fitted["round_losses_"][n] = oof, rounds, losses
+            if n in searched:
+                fitted["base_params_"][n] = grid[n][k]
+    # Only the refits' answers for a blank input are used (the same in every fold's rows).
+    all_rows = np.arange(X.shape[0])
+    refits = Parallel(n_jobs=n_jobs)(
+        delayed(fit_block)(
+            with_rounds(chosen[n], fitted["n_rounds_"][n]), seeds[b], block_X[n], y, sample_weight, all_rows,
+            blanked[n], inner[n], None, n_classes, with_blank,
+        )
+        for b, n in enumerate(names)
+    )
+    fitted.update(estimators_={}, base_classes_={}, blank_proba_={})
+    for n, (model, model_classes, _, blank_proba) in zip(names, refits):
+        fitted["estimators_"][n], fitted["base_classes_"][n] = model, model_classes
+        fitted["blank_proba_"][n] = None if blank_proba is None else blank_proba[0]
+    return fitted

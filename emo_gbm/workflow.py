@@ -208,7 +208,10 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     Examples
     --------
     >>> import tempfile
-    >>> paths = make_features("/work/shared/data/emodb", tempfile.mkdtemp(), splits=["test"])
+    >>> from emo_gbm.data.synth import generate
+    >>> data = tempfile.mkdtemp()
+    >>> _ = generate(data, scale=0.01)  # a tiny synthetic dataset in the challenge layout
+    >>> paths = make_features(data, tempfile.mkdtemp(), splits=["test"])
     >>> sorted(paths), paths["test"].name
     (['test'], 'test.parquet')
     """
@@ -365,9 +368,11 @@ def train(build_dir, pipeline="stacked_gbm", n_jobs=1, seed=0, progress=False, d
     Examples
     --------
     >>> import tempfile
-    >>> build = tempfile.mkdtemp()
-    >>> _ = make_features("/work/shared/data/emodb", build, splits=["train"])
-    >>> train(build, "eyes_only").name  # doctest: +SKIP
+    >>> from emo_gbm.data.synth import generate
+    >>> data, build = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> _ = generate(data, scale=0.03)
+    >>> _ = make_features(data, build, splits=["train"])
+    >>> train(build, "eyes_only").name
     'eyes_only.skops'
     """
     model = get_pipeline(pipeline, random_state=seed, n_jobs=n_jobs)

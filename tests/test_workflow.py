@@ -14,6 +14,7 @@ from emo_gbm.modelio import load_model
 from emo_gbm.data.io import list_recordings, read_template
 from emo_gbm.reporting import delete_modalities
 from emo_gbm.ensemble import META_C_GRID
+from emo_gbm.ensemble._defaults import final_grid
 from emo_gbm.data.synth import generate
 from emo_gbm.features import feature_names
 from emo_gbm.workflow import PREDICT_HOP, make_features, predict, predict_frame_proba, train
@@ -177,7 +178,7 @@ def test_single_model_pipeline_trains_on_fewer_actors_than_folds(build):
 def test_stacked_pipeline_chooses_its_meta_learner_by_grouped_cv():
     classifier = get_pipeline("stacked_gbm").classifier
     assert classifier.final_estimator is None
-    assert [p["C"] for p in classifier._final_grid()] == list(META_C_GRID)
+    assert [p["C"] for p in final_grid(classifier.final_grid, classifier.final_estimator)] == list(META_C_GRID)
 
 
 # --------------------------------------------------------------------------- caches keyed by content

@@ -15,14 +15,18 @@ Training reads only the cached features; predictions are one label per template 
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from joblib import Parallel, delayed
 
 from emo_gbm import modelio
+from emo_gbm.data.io import list_recordings, load_one, read_split_columns, split_plan
+from emo_gbm.errors import BadFileWarning
 from emo_gbm.pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH, get_pipeline
 from emo_gbm.features import WindowFeaturizer
 
@@ -216,9 +220,6 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     (['test'], 'test.parquet')
     """
     stats = FEATURE_SET if stats is None else stats
-
-    from emo_gbm.data.io import load_split
-
     out_dir = _features_dir(build_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -235,82 +236,129 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
             continue
         if split != "train" and train_columns is None:
             train_columns = _train_columns(data_dir, skip_bad_files)
-        recordings = load_split(
-            data_dir, split, n_jobs=n_jobs, with_answers=False, skip_bad_files=skip_bad_files, progress=progress,
-            columns=None if split == "train" else train_columns,
-        )
-        featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=stats, n_jobs=n_jobs)
-        if split == "train" or train_columns is None:
-            featurizer.fit(recordings)
-        else:
-            featurizer.fit_schema(train_columns, _median_rates(recordings))
+        ids, metas, columns, skipped = split_plan(data_dir, split, skip_bad_files, train_columns)
+        _warn(skipped)
+        featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=stats).fit_schema(columns)
         if split == "train":
-            train_columns = {m: recordings[0].columns[m] for m in featurizer.modalities_} if recordings else {}
-        windows = featurizer.transform(recordings)
-        if split == "train" and (windows["label"] < 0).any():
-            raise ValueError(f"{data_dir}: train recordings without labels")
-        if dataset_fingerprint(data_dir, split) != fingerprint:
-            raise ValueError(f"{data_dir}/{split} changed while its features were computed; run the features stage again")
+            train_columns = {m: tuple(columns[m]) for m in featurizer.modalities_}
         metadata["schema"] = _schema(featurizer)
         train_rewritten = train_rewritten or split == "train"
         # the window table last: it holds the fingerprint, so a crash before it leaves the old key
         paths[split].unlink(missing_ok=True)
-        recordings_table = pd.DataFrame(
-            {
-                "rec_id": [r.rec_id for r in recordings],
-                "n_frames": np.array([r.n_frames for r in recordings], dtype=np.int64),
-                "group": [str(r.meta.get("actor", r.rec_id)) if r.meta else r.rec_id for r in recordings],
-            }
+        tasks = (
+            delayed(_featurize_one)(data_dir, split, rec_id, skip_bad_files, metas[rec_id], columns, featurizer)
+            for rec_id in ids
         )
-        _write_parquet(recordings_table, out_dir / f"{split}_recordings.parquet")
-        if split == "train":
-            frames = pd.DataFrame(
-                {
-                    "rec_id": np.repeat([r.rec_id for r in recordings], [r.n_frames for r in recordings]),
-                    "frame": np.concatenate([np.arange(r.n_frames) for r in recordings]) if recordings else [],
-                    "label": np.concatenate([r.labels for r in recordings]).astype(np.int8) if recordings else [],
-                    "agreement": (
-                        np.concatenate([r.agreement for r in recordings]).astype(np.float32) if recordings else []
-                    ),
-                }
-            )
-            _write_parquet(frames, out_dir / "train_frames.parquet")
-        _write_parquet(windows, paths[split], metadata)
-        del recordings, windows
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+        if progress:
+            from tqdm.auto import tqdm
+
+            results = tqdm(results, total=len(ids), desc=f"features of {split}", unit="rec")
+        _write_split(results, out_dir, split, featurizer, metadata, data_dir)
+        if dataset_fingerprint(data_dir, split) != fingerprint:
+            paths[split].unlink(missing_ok=True)
+            raise ValueError(f"{data_dir}/{split} changed while its features were computed; run the features stage again")
     return paths
+
+
+def _featurize_one(data_dir, split, rec_id, skip_bad_files, meta, columns, featurizer):
+    """Load one recording and summarise it (in a worker): its window table, its entry of the
+    recordings table, its frame labels (train) and the errors of files skipped as bad."""
+    recording, skipped = load_one(data_dir, split, rec_id, False, skip_bad_files, meta, columns)
+    if recording is None:
+        return None, skipped
+    windows = featurizer.transform([recording])
+    if split == "train" and (windows["label"] < 0).any():
+        raise ValueError(f"{data_dir}: train recording {rec_id} has no labels")
+    group = str(recording.meta.get("actor", rec_id)) if recording.meta else rec_id
+    frames = None
+    if split == "train":
+        frames = pd.DataFrame({
+            "rec_id": np.repeat(rec_id, recording.n_frames), "frame": np.arange(recording.n_frames),
+            "label": recording.labels.astype(np.int8), "agreement": recording.agreement.astype(np.float32),
+        })
+    rates = {f"rate__{m}": float(r) for m, r in recording.rates.items()}
+    return (windows, dict(rec_id=rec_id, n_frames=recording.n_frames, group=group, **rates), frames), skipped
+
+
+class _TableWriter:
+    """A Parquet file written piece by piece (one row group per piece) under a temporary name,
+    renamed into place by :meth:`commit`: a crash leaves no half-written table."""
+
+    def __init__(self, path, metadata=None):
+        self.path, self.metadata, self.writer = Path(path), metadata, None
+        self.temporary = self.path.with_name(self.path.name + ".tmp")
+
+    def write(self, frame):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            schema = table.schema
+            if self.metadata is not None:
+                schema = schema.with_metadata({**(schema.metadata or {}), _METADATA_KEY: json.dumps(self.metadata).encode()})
+            self.writer = pq.ParquetWriter(self.temporary, schema)
+        self.writer.write_table(table.cast(self.writer.schema))
+
+    def commit(self, empty):
+        if self.writer is None:
+            self.write(empty)
+        self.writer.close()
+        os.replace(self.temporary, self.path)
+
+    def abort(self):
+        if self.writer is not None:
+            self.writer.close()
+        self.temporary.unlink(missing_ok=True)
+
+
+def _write_split(results, out_dir, split, featurizer, metadata, data_dir):
+    """Write the window table, recordings table and (train) frame labels of a split as its
+    recordings' results arrive, in order: memory holds a few recordings, never the split."""
+    windows = _TableWriter(out_dir / f"{split}.parquet", metadata)
+    frames = _TableWriter(out_dir / "train_frames.parquet") if split == "train" else None
+    recordings = []
+    try:
+        for result, skipped in results:
+            _warn(skipped)
+            if result is None:
+                continue
+            window_table, entry, frame_table = result
+            windows.write(window_table)
+            recordings.append(entry)
+            if frames is not None:
+                frames.write(frame_table)
+        # rec_id, n_frames, group, and the measured rate of each modality file (NaN: absent)
+        table = pd.DataFrame(recordings, columns=None if recordings else ["rec_id", "n_frames", "group"])
+        table = table.astype({"n_frames": np.int64})
+        _write_parquet(table, out_dir / f"{split}_recordings.parquet")
+        if frames is not None:
+            frames.commit(pd.DataFrame({"rec_id": pd.Series(dtype=object), "frame": pd.Series(dtype=np.int64),
+                                        "label": pd.Series(dtype=np.int8), "agreement": pd.Series(dtype=np.float32)}))
+        windows.commit(featurizer.transform([]))
+    except BaseException:
+        windows.abort()
+        if frames is not None:
+            frames.abort()
+        raise
+
+
+def _warn(errors):
+    for error in errors:
+        warnings.warn(str(error), BadFileWarning, stacklevel=3)
 
 
 def _schema(featurizer):
     """The modalities, columns and measured rates of a fitted featurizer, for the cache's metadata."""
-    return {
-        "modalities": list(featurizer.modalities_),
-        "columns": {m: list(c) for m, c in featurizer.columns_.items()},
-        "rates": dict(featurizer.rates_),
-    }
-
-
-def _median_rates(recordings):
-    rates = {}
-    for rec in recordings:
-        for modality, rate in rec.rates.items():
-            rates.setdefault(modality, []).append(rate)
-    return {m: float(np.median(r)) for m, r in rates.items()}
+    return {"modalities": list(featurizer.modalities_), "columns": {m: list(c) for m, c in featurizer.columns_.items()}}
 
 
 def _train_columns(data_dir, skip_bad_files):
     """The train split's modalities and columns, read from its files' first lines; None without train."""
-    import warnings
-
-    from emo_gbm.errors import BadFileWarning
-    from emo_gbm.data.io import list_recordings, read_split_columns
-
     try:
         list_recordings(data_dir, "train")
     except FileNotFoundError:
         return None
     columns, errors = read_split_columns(data_dir, "train", skip_bad_files)
-    for error in errors:
-        warnings.warn(str(error), BadFileWarning, stacklevel=3)
+    _warn(errors)
     return columns
 
 

@@ -91,7 +91,8 @@ def test_every_column_of_a_wider_audio_and_of_a_fifth_modality_is_used(wide):
     schema = json.loads(schema)["schema"]
     assert schema["modalities"] == ["audio", "face_nn", "eyes", "kinect", "physio"]
     assert len(schema["columns"]["audio"]) == 40 and schema["columns"]["physio"] == list(PHYSIO)
-    assert schema["rates"]["physio"] == PHYSIO_RATE and schema["rates"]["kinect"] == 15
+    rates = pd.read_parquet(build / "features" / "train_recordings.parquet")  # each file's measured rate
+    assert rates["rate__physio"].median() == PHYSIO_RATE and rates["rate__kinect"].median() == 15
     pipe = load_model(build / "models" / "stacked_gbm.skops")
     features = [c for c in train.columns if c not in META_COLUMNS]
     assert pipe.feature_columns_ == features  # every column of the window table is read

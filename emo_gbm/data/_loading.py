@@ -132,8 +132,29 @@ def load_recording(data_dir, split, rec_id, with_answers=True, skip_bad_files=Fa
     return recording
 
 
-def _load_in_worker(data_dir, split, rec_id, with_answers, skip_bad_files, meta, columns):
-    """:func:`_load_recording`, but a bad train label file drops the recording when skipping."""
+def split_plan(data_dir, split, skip_bad_files=False, columns=None):
+    """What loading a split needs, before any recording is read: its recording ids (in
+    :func:`list_recordings` order), each one's ``meta.csv`` entry, the feature columns to load
+    (``columns`` matched against the split's folders, or the split's own, see :func:`load_split`)
+    and the errors of modality folders skipped as bad.
+
+    Returns
+    -------
+    ids : list of str
+    metas : dict of str to dict
+    columns : dict of str to tuple of str
+    skipped : list of DataFormatError
+    """
+    ids = list_recordings(data_dir, split)
+    meta = read_meta(data_dir)
+    columns, skipped = _split_columns(data_dir, split, skip_bad_files, columns)
+    return ids, {rec_id: _meta_for(meta, rec_id) for rec_id in ids}, columns, skipped
+
+
+def load_one(data_dir, split, rec_id, with_answers, skip_bad_files, meta, columns):
+    """Load one recording of a split planned by :func:`split_plan` (safe in a worker process):
+    the recording, or None for a train recording whose bad label file is skipped, and the
+    errors of the files skipped as bad (to warn about in the caller's process)."""
     try:
         return _load_recording(data_dir, split, rec_id, with_answers, skip_bad_files, meta, columns)
     except DataFormatError as error:
@@ -191,14 +212,10 @@ def load_split(data_dir, split, n_jobs=1, with_answers=True, skip_bad_files=Fals
     >>> [r.rec_id for r in recordings], recordings[0].n_frames, recordings[0].labels is None
     (['id00000001', 'id00000002'], 2, True)
     """
-    ids = list_recordings(data_dir, split)
-    meta = read_meta(data_dir)
-    columns, skipped_modalities = _split_columns(data_dir, split, skip_bad_files, columns)
+    ids, metas, columns, skipped_modalities = split_plan(data_dir, split, skip_bad_files, columns)
     _warn_bad_files(skipped_modalities)
     tasks = (
-        delayed(_load_in_worker)(
-            data_dir, split, rec_id, with_answers, skip_bad_files, _meta_for(meta, rec_id), columns
-        )
+        delayed(load_one)(data_dir, split, rec_id, with_answers, skip_bad_files, metas[rec_id], columns)
         for rec_id in ids
     )
     # threads by default: pyarrow parses without the GIL, and threads spare the pickling of

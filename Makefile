@@ -17,8 +17,10 @@ SPLIT ?= test
 HIDDEN ?= 200
 OUT ?= $(BUILD)/posteriors
 FORMAT ?= csv
+DASK ?=
 
 PY := $(VENV)/bin/python
+DASK_FLAG := $(if $(DASK),--dask $(DASK),)
 CLI := $(VENV)/bin/emo-gbm
 INSTALLED := $(VENV)/.installed
 # The train window table stands for the feature cache. Each split's table records the dataset it
@@ -49,6 +51,7 @@ help: ## Show the targets and the variables that steer them
 	@echo "  HIDDEN=$(HIDDEN)  LSTM units of the BiLSTM baseline"
 	@echo "  OUT=$(OUT)  folder of 'make predict' (frame posteriors; replaced as a whole)"
 	@echo "  FORMAT=$(FORMAT)  csv or parquet, for 'make predict'"
+	@echo "  DASK=$(DASK)  empty: local workers; 'local': a Dask LocalCluster of N_JOBS workers; or a scheduler address (tcp://host:8786)"
 
 all: evaluate ## Run everything: data -> features -> train -> submission -> evaluate
 
@@ -71,7 +74,7 @@ IO_SOURCES := $(addprefix emo_gbm/data/,io.py _csv_tables.py _modality_files.py 
 FEATURE_SOURCES := $(IO_SOURCES) emo_gbm/data/recording.py $(wildcard emo_gbm/features/*.py)
 
 $(FEATURES): $(FEATURE_SOURCES) FORCE | data
-	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS) \
+	$(CLI) features --data "$(DATA)" --build "$(BUILD)" --splits $(FEATURE_SPLITS) --n-jobs $(N_JOBS) $(DASK_FLAG) \
 	  $(if $(filter-out FORCE,$?),,--if-changed)
 
 FORCE:
@@ -82,15 +85,15 @@ features: $(INSTALLED) $(FEATURES) ## Cache window features of DATA under BUILD/
 MODEL_SOURCES := $(foreach p,ensemble features model_selection pipelines smoothing,$(wildcard emo_gbm/$(p)/*.py)) emo_gbm/workflow.py
 
 $(MODEL): $(FEATURES) $(MODEL_SOURCES)
-	$(CLI) train --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS)
+	$(CLI) train --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --seed $(SEED) --n-jobs $(N_JOBS) $(DASK_FLAG)
 
 train: $(INSTALLED) $(MODEL) ## Fit PIPELINE on the cached train features (BUILD/models/)
 
 submission: $(INSTALLED) $(MODEL) ## Predict SPLIT and write BUILD/submission.zip
-	$(CLI) submission --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --n-jobs $(N_JOBS)
+	$(CLI) submission --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --n-jobs $(N_JOBS) $(DASK_FLAG)
 
 predict: $(INSTALLED) $(MODEL) ## Write the frame posteriors of SPLIT: OUT/<id>.csv (or .parquet with FORMAT=parquet)
-	$(CLI) predict --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --out "$(OUT)" --format $(FORMAT) --n-jobs $(N_JOBS)
+	$(CLI) predict --data "$(DATA)" --build "$(BUILD)" --pipeline $(PIPELINE) --split $(SPLIT) --out "$(OUT)" --format $(FORMAT) --n-jobs $(N_JOBS) $(DASK_FLAG)
 
 evaluate: submission ## Check the submission and score it into BUILD/metrics.json (needs answers/)
 	$(CLI) evaluate --data "$(DATA)" --build "$(BUILD)" --split $(SPLIT)

@@ -6,6 +6,8 @@ file (and line), never a traceback.
 """
 
 import argparse
+import contextlib
+import os
 import json
 import sys
 import time
@@ -13,6 +15,7 @@ import warnings
 from pathlib import Path
 
 from emo_gbm import __version__
+from emo_gbm.cluster import ClusterError, dask_backend
 from emo_gbm.constants import MODALITIES, SPLITS, TEST_SPLITS
 from emo_gbm.errors import BadFileWarning, DataFormatError
 
@@ -243,6 +246,14 @@ def cmd_suite(args):
     return 0
 
 
+def _dask_option(parser):
+    parser.add_argument(
+        "--dask", default=None, metavar="ADDRESS",
+        help="run the stage's parallel work on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' "
+             "(a LocalCluster of --n-jobs workers); same results as without (needs emo_gbm[dask])",
+    )
+
+
 def build_parser():
     """The argument parser of ``emo-gbm`` (one subparser per stage)."""
     from emo_gbm.pipelines import PIPELINES
@@ -283,6 +294,7 @@ def build_parser():
     p.add_argument("--skip-bad-files", action="store_true", help="warn and treat a bad modality file as absent")
     p.add_argument("--if-changed", action="store_true",
                    help="keep a split's cached features made from the same DATA files (path, sizes, mtimes)")
+    _dask_option(p)
     p.set_defaults(func=cmd_features)
 
     p = stage("train", "fit a named pipeline on the cached train features", data=False)
@@ -290,12 +302,14 @@ def build_parser():
                                                 "made from); refused if its files changed since")
     p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES))
     p.add_argument("--seed", type=int, default=0)
+    _dask_option(p)
     p.set_defaults(func=cmd_train)
 
     p = stage("submission", "predict a test split and write BUILD/submission.zip")
     p.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES))
     p.add_argument("--split", default="test", choices=TEST_SPLITS)
     p.add_argument("--out", default=None, help="folder for submission/ and submission.zip (default BUILD)")
+    _dask_option(p)
     p.set_defaults(func=cmd_submission)
 
     p = stage("predict", "write the frame posteriors of every template of a test split: OUT/<id>.csv (the "
@@ -305,6 +319,7 @@ def build_parser():
     p.add_argument("--out", default=None, help="output folder, replaced as a whole (default BUILD/posteriors)")
     p.add_argument("--format", default="csv", choices=("csv", "parquet"),
                    help="csv: posteriors with 6 decimals, rows summing to 1; parquet: float64")
+    _dask_option(p)
     p.set_defaults(func=cmd_predict)
 
     p = stage("evaluate", "check BUILD/submission.zip and score it into BUILD/metrics.json")
@@ -379,13 +394,26 @@ def main(argv=None):
     warnings.simplefilter("always", BadFileWarning)
     warnings.showwarning = _show_warning
     try:
-        return args.func(args)
+        with _backend(args):
+            return args.func(args)
+    except ClusterError as exc:
+        print(f"emo-gbm: cluster: {exc}", file=sys.stderr)
+        return 3
     except DataFormatError as exc:
         print(f"emo-gbm: bad input: {exc}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as exc:
         print(f"emo-gbm: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _backend(args):
+    """joblib's Dask backend for a stage run with ``--dask``; nothing otherwise."""
+    if getattr(args, "dask", None) is None:
+        return contextlib.nullcontext()
+    if args.n_jobs == 1:  # joblib runs n_jobs=1 in this process whatever the backend: use the whole cluster
+        args.n_jobs = -1
+    return dask_backend(args.dask, n_workers=args.n_jobs if args.n_jobs > 0 else os.cpu_count())
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

@@ -35,7 +35,21 @@ from emo_gbm.pipelines import get_pipeline  # noqa: E402
 
 def _variant(**options):
     def factory(random_state=0, n_jobs=1):
-        return pipelines._stacked(default_base_estimator(random_state), random_state, n_jobs, **options)
+        return pipelines._stacked(pipelines.stack_estimator(random_state), random_state, n_jobs, **options)
+
+    return factory
+
+
+def _previous(max_bin=63):
+    """The stack as it was before this round's speed change: 300 rounds at most, L-BFGS linear
+    experts (``max_bin``: the LightGBM histogram bins, 63 by default)."""
+    def factory(random_state=0, n_jobs=1):
+        estimator = default_base_estimator(random_state).set_params(max_bin=max_bin)
+        pipe = pipelines._stacked(estimator, random_state, n_jobs)
+        blocks = pipe.classifier.blocks
+        blocks.experts = [(suffix, stat, expert.set_params(logisticregression__solver="lbfgs"), grid)
+                          for suffix, stat, expert, grid in blocks.experts]
+        return pipe
 
     return factory
 
@@ -50,6 +64,9 @@ def _single(stats):
 #: Candidates beyond the named pipelines: the stack with components removed, early fusion on
 #: other feature sets (their windows cached under ``BUILD_ROOT/<name>/features_<set>``).
 VARIANTS = {
+    # reports/selection/ablation.json calls the previous default "stacked_gbm" (seeded from the suite
+    # run) and the current one "stack_fast2"; "stack_fast" also had 31 bins
+    "stack_previous": _previous(),
     "early_fusion_dynamics": _single("dynamics"),
     "stack_no_linear": _variant(linear=False),
     "stack_no_centred": _variant(centred=False),

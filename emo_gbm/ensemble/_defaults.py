@@ -59,7 +59,9 @@ def default_linear_expert(C=0.1):
     Stacked beside a gradient-boosted model of the same modality (on that modality's window
     means), it adds a smooth, differently biased view whose errors the meta-learner can
     average out. Missing values are imputed with the training mean (a column never observed
-    gets 0), so it accepts the NaN of absent modalities.
+    gets 0), so it accepts the NaN of absent modalities. Newton-Cholesky solves it in a few
+    steps (a modality has at most a few hundred columns): the same models as L-BFGS to within
+    its tolerance, at a fraction of the cost.
 
     Returns
     -------
@@ -73,7 +75,7 @@ def default_linear_expert(C=0.1):
     return make_pipeline(
         SimpleImputer(strategy="mean", keep_empty_features=True),
         StandardScaler(),
-        LogisticRegression(C=C, max_iter=1000),
+        LogisticRegression(C=C, solver="newton-cholesky", max_iter=1000),
     )
 
 

@@ -97,7 +97,7 @@ def oof_scores(build_dir, candidate, seed, n_jobs):
     scores = dict(model.smoothing_scores_)
     return {
         "auto": scores[model.smoothing_], "smoothing": model.smoothing_, "by_method": scores,
-        "no_context": max(scores["viterbi"], scores["overlap"]), "fit_s": round(time.perf_counter() - started, 1),
+        "no_context": max(scores.get(m, 0.0) for m in ("viterbi", "overlap")), "fit_s": round(time.perf_counter() - started, 1),
     }
 
 

@@ -123,6 +123,11 @@ def test_dropout_blanks_the_requested_share_of_base_training_rows():
         assert clf.estimators_[name].missing_one_share_ == pytest.approx(0.2, abs=0.04)
     clf = stacker(estimator=BlankCounter(), modality_dropout=0.0).fit(X, y, groups=groups)
     assert clf.estimators_["a"].blank_share_ == 0.0
+    # A single modality is never blanked: there is no other one to lean on.
+    single = dict(estimator=BlankCounter(), modality_columns={"a": COLUMNS["a"]}, missing_columns={"a": "a_missing"})
+    clf = stacker(modality_dropout=0.4, **single).fit(X, y, groups=groups)
+    assert clf.estimators_["a"].blank_share_ == 0.0
+    np.testing.assert_array_equal(clf.oof_proba_, stacker(modality_dropout=0.0, **single).fit(X, y, groups=groups).oof_proba_)
 
 
 def test_dropout_teaches_the_meta_learner_to_ignore_an_absent_modality():

@@ -83,8 +83,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         ``StratifiedKFold``, both shuffled with ``random_state``; the number of folds is
         capped by the number of groups.
     modality_dropout : float, default=0.0
-        Share of training rows in which one randomly chosen block (with the blocks sharing
-        its missing-fraction column) is blanked (NaN
+        Share of training rows in which one randomly chosen modality (the blocks sharing
+        a missing-fraction column; none when there is a single one) is blanked (NaN
         features, missing fraction 1): for the base models, so they learn what an absent
         modality means, and separately for the meta-learner, whose row then gets the
         base model's posterior for a blank input. The meta-learner's dropout blanks the
@@ -268,9 +268,11 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         # meta-learner's dropout blanks it in whole sequences (rows, without them).
         unit_of = dropout_units(self.missing_positions_)
         n_units = max(unit_of.values()) + 1
-        base_dropout = draw_dropout(rng, X.shape[0], n_units, self.modality_dropout)
+        # With a single modality there is no other one to lean on: blanking it only corrupts training.
+        rate = self.modality_dropout if n_units > 1 else 0.0
+        base_dropout = draw_dropout(rng, X.shape[0], n_units, rate)
         codes = sequence_codes(sequences, X.shape[0])
-        meta_dropout = draw_dropout(rng, codes.max() + 1, n_units, self.modality_dropout)[codes]
+        meta_dropout = draw_dropout(rng, codes.max() + 1, n_units, rate)[codes]
         seeds = rng.randint(2**31 - 1, size=len(self.blocks_))
         fitted = fit_base_models(
             self._block_estimators(), self.block_params_["base_grid"], self.blocks_, self.missing_positions_,

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from emo_gbm import __version__
 from emo_gbm.cluster import ClusterError, dask_backend
+from emo_gbm.data.synth import WORLDS
+from emo_gbm.pipelines import PIPELINES
 from emo_gbm.constants import MODALITIES, SPLITS, TEST_SPLITS
 from emo_gbm.errors import BadFileWarning, DataFormatError
 
@@ -256,10 +258,6 @@ def _dask_option(parser):
 
 def build_parser():
     """The argument parser of ``emo-gbm`` (one subparser per stage)."""
-    from emo_gbm.pipelines import PIPELINES
-
-    from emo_gbm.data.synth import WORLDS
-
     parser = argparse.ArgumentParser(
         prog="emo-gbm",
         description="Frame-level emotion recognition from multimodal streams: data, features, "
@@ -280,6 +278,13 @@ def build_parser():
                        help="no progress bars or status lines")
         return p
 
+    _add_pipeline_stages(stage)
+    _add_evaluation_stages(stage, sub)
+    return parser
+
+
+def _add_pipeline_stages(stage):
+    """The stages from data to predictions: synth, features, train, submission, predict."""
     p = stage("synth", "write a synthetic dataset in the challenge layout", data=False, build=False)
     p.add_argument("--out", default=DEFAULT_DATA, help=f"dataset root to write (default {DEFAULT_DATA})")
     p.add_argument("--seed", type=int, default=0)
@@ -322,6 +327,9 @@ def build_parser():
     _dask_option(p)
     p.set_defaults(func=cmd_predict)
 
+
+def _add_evaluation_stages(stage, sub):
+    """The stages that score and report: evaluate, check-submission, baseline, modalities, report, suite."""
     p = stage("evaluate", "check BUILD/submission.zip and score it into BUILD/metrics.json")
     p.add_argument("--split", default=None, choices=TEST_SPLITS, help="default: the split it was made for")
     p.set_defaults(func=cmd_evaluate)
@@ -384,7 +392,6 @@ def build_parser():
     p.add_argument("--reuse", action="store_true",
                    help="keep an earlier run's features and models (to add a pipeline to a finished suite)")
     p.set_defaults(func=cmd_suite)
-    return parser
 
 
 def main(argv=None):

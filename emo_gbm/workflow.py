@@ -15,7 +15,6 @@ Training reads only the cached features; predictions are one label per template 
 import hashlib
 import json
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +24,7 @@ import pyarrow.parquet as pq
 from joblib import Parallel, delayed
 
 from emo_gbm import modelio
-from emo_gbm.data.io import list_recordings, load_one, read_split_columns, split_plan
-from emo_gbm.errors import BadFileWarning
+from emo_gbm.data.io import list_recordings, load_one, read_split_columns, split_plan, warn_bad_files
 from emo_gbm.pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH, get_pipeline
 from emo_gbm.features import WindowFeaturizer
 
@@ -150,16 +148,6 @@ def _features_dir(build_dir):
     return Path(build_dir) / "features"
 
 
-def _write_parquet(frame, path, metadata=None):
-    """Write atomically (temporary file, then rename), so a crash leaves no half-written cache."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if metadata is not None:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _METADATA_KEY: json.dumps(metadata).encode()})
-    temporary = path.with_name(path.name + ".tmp")
-    pq.write_table(table, temporary)
-    os.replace(temporary, path)
-
-
 def _featurizer_metadata(path):
     metadata = pq.read_schema(path).metadata or {}
     if _METADATA_KEY not in metadata:
@@ -237,7 +225,7 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
         if split != "train" and train_columns is None:
             train_columns = _train_columns(data_dir, skip_bad_files)
         ids, metas, columns, skipped = split_plan(data_dir, split, skip_bad_files, train_columns)
-        _warn(skipped)
+        warn_bad_files(skipped)
         featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=stats).fit_schema(columns)
         if split == "train":
             train_columns = {m: tuple(columns[m]) for m in featurizer.modalities_}
@@ -337,7 +325,7 @@ def _write_split(results, out_dir, split, featurizer, metadata, data_dir):
     recordings = []
     try:
         for result, skipped in results:
-            _warn(skipped)
+            warn_bad_files(skipped)
             if result is None:
                 continue
             window_table, entry, frame_table = result
@@ -348,7 +336,7 @@ def _write_split(results, out_dir, split, featurizer, metadata, data_dir):
         # rec_id, n_frames, group, and the measured rate of each modality file (NaN: absent)
         table = pd.DataFrame(recordings, columns=None if recordings else ["rec_id", "n_frames", "group"])
         table = table.astype({"n_frames": np.int64})
-        _write_parquet(table, out_dir / f"{split}_recordings.parquet")
+        _TableWriter(out_dir / f"{split}_recordings.parquet").commit(table)
         if frames is not None:
             frames.commit(pd.DataFrame({"rec_id": pd.Series(dtype=object), "frame": pd.Series(dtype=np.int64),
                                         "label": pd.Series(dtype=np.int8), "agreement": pd.Series(dtype=np.float32)}))
@@ -358,11 +346,6 @@ def _write_split(results, out_dir, split, featurizer, metadata, data_dir):
         if frames is not None:
             frames.abort()
         raise
-
-
-def _warn(errors):
-    for error in errors:
-        warnings.warn(str(error), BadFileWarning, stacklevel=3)
 
 
 def _schema(featurizer):
@@ -377,7 +360,7 @@ def _train_columns(data_dir, skip_bad_files):
     except FileNotFoundError:
         return None
     columns, errors = read_split_columns(data_dir, "train", skip_bad_files)
-    _warn(errors)
+    warn_bad_files(errors)
     return columns
 
 

@@ -30,7 +30,7 @@ def _check_same_grid(answers_path, answer_time, template_time):
         )
 
 
-def _warn_bad_files(errors):
+def warn_bad_files(errors):
     """One :class:`BadFileWarning` per skipped file, attributed to the caller of the public loader."""
     for error in errors:
         warnings.warn(str(error), BadFileWarning, stacklevel=3)
@@ -128,7 +128,7 @@ def load_recording(data_dir, split, rec_id, with_answers=True, skip_bad_files=Fa
     meta = _meta_for(read_meta(data_dir), rec_id)
     columns, skipped = _split_columns(data_dir, split, skip_bad_files, columns)
     recording, more = _load_recording(data_dir, split, rec_id, with_answers, skip_bad_files, meta, columns)
-    _warn_bad_files(skipped + more)
+    warn_bad_files(skipped + more)
     return recording
 
 
@@ -213,7 +213,7 @@ def load_split(data_dir, split, n_jobs=1, with_answers=True, skip_bad_files=Fals
     (['id00000001', 'id00000002'], 2, True)
     """
     ids, metas, columns, skipped_modalities = split_plan(data_dir, split, skip_bad_files, columns)
-    _warn_bad_files(skipped_modalities)
+    warn_bad_files(skipped_modalities)
     tasks = (
         delayed(load_one)(data_dir, split, rec_id, with_answers, skip_bad_files, metas[rec_id], columns)
         for rec_id in ids
@@ -227,7 +227,7 @@ def load_split(data_dir, split, n_jobs=1, with_answers=True, skip_bad_files=Fals
         results = tqdm(results, total=len(ids), desc=f"loading {split}", unit="rec")
     recordings = []
     for recording, skipped in results:
-        _warn_bad_files(skipped)
+        warn_bad_files(skipped)
         if recording is not None:
             recordings.append(recording)
     return recordings

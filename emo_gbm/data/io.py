@@ -19,7 +19,7 @@ The public names of the data readers, each living in a private module with one j
 from emo_gbm.data._align import HOLD_PERIODS, TIME_TOLERANCE, align_stream, measured_rate
 from emo_gbm.data._grid_files import LABEL_HEADER, TEMPLATE_HEADER, read_grid_lines, read_labels, read_template
 from emo_gbm.data._layout import META_COLUMNS, csv_files, list_modalities, list_recordings, read_meta
-from emo_gbm.data._loading import load_one, load_recording, load_split, split_plan
+from emo_gbm.data._loading import load_one, load_recording, load_split, split_plan, warn_bad_files
 from emo_gbm.data._modality_files import has_header, read_modality, read_modality_columns
 from emo_gbm.data._schema import read_split_columns
 
@@ -45,5 +45,6 @@ __all__ = [
     "read_modality_columns",
     "read_split_columns",
     "split_plan",
+    "warn_bad_files",
     "read_template",
 ]

@@ -1,11 +1,9 @@
-"""The measured stages: features, train and submission; two pipelines compared; time against size."""
+"""The measured stages: features, train and submission; two pipelines compared; time and memory against size."""
 
 import hashlib
 import json
 import shutil
 from pathlib import Path
-
-import numpy as np
 
 from benchmarks.config import FULL_SIZE_TRAIN_RECORDINGS, SEED
 from benchmarks.process import _score_submission, _show, _summarise, dataset_frames, run_stage
@@ -102,56 +100,159 @@ def _synth_dataset(out_dir, scale, log_dir, n_jobs):
     marker.write_text(json.dumps(wanted), encoding="utf-8")
 
 
-def bench_scaling(data_dir, build_dir, pipeline, scales, repeats, n_jobs, stages, progress_bar):
-    """Features + train time against dataset size; the DATA point reuses :func:`bench_stages`.
+def _scaling_medians(features, train):
+    """A scaling point's measures from the summaries (:func:`_summarise`) of its features and train runs."""
+    return {
+        "features_seconds": features["median_seconds"],
+        "train_seconds": train["median_seconds"],
+        "total_seconds": features["median_seconds"] + train["median_seconds"],
+        "features_peak_tree_rss_mb": features["median_peak_tree_rss_mb"],
+        "features_peak_rss_mb": features["median_peak_rss_mb"],
+        "train_peak_tree_rss_mb": train["median_peak_tree_rss_mb"],
+        "train_peak_rss_mb": train["median_peak_rss_mb"],
+        "runs": len(features["seconds"]),
+    }
+
+
+def _features_and_train(data_dir, build_dir, pipeline, repeats, n_jobs, log_prefix, dask=False):
+    """Run features (recomputed every time) then train ``repeats`` times; their medians.
+
+    With ``dask``, both stages run with ``--dask local`` (a LocalCluster of ``n_jobs`` workers).
+    Logs go to ``LOG_PREFIX_{features,train}_REPEAT.log``.
+    """
+    cluster = ["--dask", "local"] if dask else []
+    features = ["features", "--data", data_dir, "--build", build_dir, "--splits", "train", "test",
+                "--n-jobs", n_jobs] + cluster
+    train = ["train", "--build", build_dir, "--pipeline", pipeline, "--seed", SEED, "--n-jobs", n_jobs] + cluster
+    runs = {"features": [], "train": []}
+    for repeat in range(repeats):
+        shutil.rmtree(Path(build_dir) / "features", ignore_errors=True)
+        for name, args in (("features", features), ("train", train)):
+            runs[name].append(run_stage(args, f"{log_prefix}_{name}_{repeat}.log"))
+    return _scaling_medians(_summarise(runs["features"], _show(features)), _summarise(runs["train"], _show(train)))
+
+
+def bench_scaling(data_dir, build_dir, pipeline, scales, repeats, n_jobs, stages, progress_bar, dask=False):
+    """Features + train time and peak memory against dataset size, plain and (``dask``) with ``--dask local``.
+
+    The DATA point's plain measures are those of :func:`bench_stages`; with ``dask`` it is run
+    once more, ``repeats`` times, with ``--dask local``, as every generated size is.
 
     Returns
     -------
     dict
-        ``points`` (one per size, sorted by frames) and the fitted log-log slopes.
+        What :func:`summarise_scaling` returns.
     """
     build_dir = Path(build_dir)
     logs = build_dir / "logs"
-    data_frames = dataset_frames(data_dir)
-    size = data_frames["recordings"]["train"] / FULL_SIZE_TRAIN_RECORDINGS
-    points = [{
-        "label": f"DATA ({size:.2g}x)", "scale": None, "data": str(data_dir),
-        "frames": sum(data_frames["frames"].values()), "recordings": data_frames["recordings"],
-        "features_seconds": stages["features"]["median_seconds"],
-        "train_seconds": stages["train"]["median_seconds"],
-        "runs": len(stages["features"]["seconds"]),
-    }]
-    for scale in scales:
-        if scale == 1.0:
-            continue  # DATA itself
-        scaled_data = build_dir / "data" / f"scale_{scale:g}"
-        scaled_build = build_dir / "scaling" / f"scale_{scale:g}"
-        _synth_dataset(scaled_data, scale, logs, n_jobs)
-        counts = dataset_frames(scaled_data)
-        runs = {"features": [], "train": []}
-        for repeat in range(repeats):
-            shutil.rmtree(scaled_build / "features", ignore_errors=True)
-            runs["features"].append(run_stage(
-                ["features", "--data", scaled_data, "--build", scaled_build, "--splits", "train", "test",
-                 "--n-jobs", n_jobs], logs / f"scaling_{scale:g}_features_{repeat}.log"))
-            runs["train"].append(run_stage(
-                ["train", "--build", scaled_build, "--pipeline", pipeline, "--seed", SEED, "--n-jobs", n_jobs],
-                logs / f"scaling_{scale:g}_train_{repeat}.log"))
-        progress_bar.update(1)
-        points.append({
-            "label": f"{scale:g}x", "scale": scale, "data": str(scaled_data),
-            "frames": sum(counts["frames"].values()), "recordings": counts["recordings"],
-            "features_seconds": float(np.median([r["seconds"] for r in runs["features"]])),
-            "train_seconds": float(np.median([r["seconds"] for r in runs["train"]])),
-            "runs": repeats,
-        })
-    points.sort(key=lambda p: p["frames"])
-    for point in points:
-        point["total_seconds"] = point["features_seconds"] + point["train_seconds"]
-    frames = [p["frames"] for p in points]
+    sizes = [(None, Path(data_dir), "data")] + [
+        (scale, build_dir / "data" / f"scale_{scale:g}", f"{scale:g}") for scale in scales if scale != 1.0]
+    points = []
+    for scale, data, tag in sizes:
+        if scale is not None:
+            _synth_dataset(data, scale, logs, n_jobs)
+        counts = dataset_frames(data)
+        size = counts["recordings"]["train"] / FULL_SIZE_TRAIN_RECORDINGS
+        point = {"label": f"DATA ({size:.2g}x)" if scale is None else f"{scale:g}x", "scale": scale,
+                 "data": str(data), "frames": sum(counts["frames"].values()), "recordings": counts["recordings"]}
+        if scale is None:
+            point.update(_scaling_medians(stages["features"], stages["train"]))
+        else:
+            point.update(_features_and_train(data, build_dir / "scaling" / f"scale_{tag}", pipeline, repeats, n_jobs,
+                                             logs / f"scaling_{tag}"))
+            progress_bar.update(1)
+        if dask:
+            point["dask"] = _features_and_train(data, build_dir / "scaling" / f"scale_{tag}_dask", pipeline, repeats,
+                                                n_jobs, logs / f"scaling_{tag}_dask", dask=True)
+            progress_bar.update(1)
+        points.append(point)
+    return summarise_scaling(points)
+
+
+def _measured(points, mode):
+    """(point, its measures) for every point measured in ``mode`` (None: plain; "dask")."""
+    return [(p, p if mode is None else p[mode]) for p in points if mode is None or mode in p]
+
+
+def fit_scaling_slopes(points, mode=None):
+    """Log-log slopes of features, train and total time against frames, in one mode.
+
+    Parameters
+    ----------
+    points : list of dict
+        Scaling points (``frames`` and the measures of :func:`_scaling_medians`; the dask
+        measures under ``"dask"``).
+    mode : {None, "dask"}
+        None for the plain runs.
+
+    Returns
+    -------
+    dict
+        ``slope`` (features + train), ``slope_features``, ``slope_train``; None where fewer
+        than two sizes were measured.
+
+    Examples
+    --------
+    >>> points = [{"frames": f, "features_seconds": f, "train_seconds": f * f, "total_seconds": f + f * f}
+    ...           for f in (10, 100)]
+    >>> {k: round(v, 3) for k, v in fit_scaling_slopes(points).items()}
+    {'slope': 1.963, 'slope_features': 1.0, 'slope_train': 2.0}
+    """
+    measured = _measured(points, mode)
+    frames = [p["frames"] for p, _ in measured]
+    return {key: fit_loglog_slope(frames, [m[f"{stage}_seconds"] for _, m in measured])
+            for key, stage in (("slope", "total"), ("slope_features", "features"), ("slope_train", "train"))}
+
+
+def features_memory_ratio(points, mode=None):
+    """Peak memory (process tree) of features at the 2x size over that at the 0.5x size.
+
+    Parameters
+    ----------
+    points : list of dict
+        Scaling points, as for :func:`fit_scaling_slopes`.
+    mode : {None, "dask"}
+
+    Returns
+    -------
+    float or None
+        None unless both generated sizes 0.5 and 2 were measured in ``mode``.
+
+    Examples
+    --------
+    >>> features_memory_ratio([{"scale": 0.5, "features_peak_tree_rss_mb": 400.0},
+    ...                        {"scale": 2.0, "features_peak_tree_rss_mb": 440.0}])
+    1.1
+    """
+    peaks = {p["scale"]: m["features_peak_tree_rss_mb"] for p, m in _measured(points, mode)}
+    if not peaks.get(0.5) or 2.0 not in peaks:
+        return None
+    return round(peaks[2.0] / peaks[0.5], 4)
+
+
+def summarise_scaling(points):
+    """The scaling result: points sorted by frames, slopes per mode, the features memory ratio.
+
+    Parameters
+    ----------
+    points : list of dict
+        Scaling points, as for :func:`fit_scaling_slopes`.
+
+    Returns
+    -------
+    dict
+        ``points``; ``slope``, ``slope_features``, ``slope_train`` of the plain runs;
+        ``slopes_dask`` (the same three) and ``features_memory_ratio_2x_over_0_5x_dask``, None
+        without dask runs; ``features_memory_ratio_2x_over_0_5x`` (None without the 0.5x and 2x
+        sizes) and its target.
+    """
+    points = sorted(points, key=lambda p: p["frames"])
+    dask = any("dask" in p for p in points)
     return {
         "points": points,
-        "slope": fit_loglog_slope(frames, [p["total_seconds"] for p in points]),
-        "slope_features": fit_loglog_slope(frames, [p["features_seconds"] for p in points]),
-        "slope_train": fit_loglog_slope(frames, [p["train_seconds"] for p in points]),
+        **fit_scaling_slopes(points),
+        "slopes_dask": fit_scaling_slopes(points, "dask") if dask else None,
+        "features_memory_ratio_2x_over_0_5x": features_memory_ratio(points),
+        "features_memory_ratio_2x_over_0_5x_dask": features_memory_ratio(points, "dask") if dask else None,
+        "features_memory_ratio_target": TARGETS["features_memory_ratio"],
     }

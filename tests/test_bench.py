@@ -56,6 +56,13 @@ def test_quick_bench_writes_markdown_json_and_scaling_figure(quick_bench):
     assert [p["label"] for p in points] == ["DATA (0.019x)", "0.03x"]
     assert points[0]["frames"] < points[1]["frames"]
     assert result["scaling"]["slope"] is not None
+    # the DATA point carries the stage medians' peaks; no dask runs, no 0.5x/2x ratio without --scaling-dask/--scales
+    assert points[0]["features_peak_tree_rss_mb"] == result["stages"]["features"]["median_peak_tree_rss_mb"]
+    for point in points:
+        assert point["features_peak_tree_rss_mb"] >= point["features_peak_rss_mb"] > 50
+        assert point["train_peak_tree_rss_mb"] >= point["train_peak_rss_mb"] > 50
+        assert "dask" not in point
+    assert result["scaling"]["slopes_dask"] is None and result["scaling"]["features_memory_ratio_2x_over_0_5x"] is None
     markdown = (out / "bench.md").read_text()
     assert markdown.startswith("# Bench\n\n```sh\npython -m benchmarks --data ")
     assert "2 cores" in markdown or f"{result['machine']['nproc']} cores" in markdown

@@ -45,8 +45,39 @@ def _claim_build_dir(build_dir):
     (build_dir / BENCH_MARKER).write_text("scratch build folder of the bench (`make bench`)\n", encoding="utf-8")
 
 
+def _plan(repeats, quick, scales, scaling_repeats):
+    """How much the bench measures: ``--quick`` shrinks it; checks the repeats."""
+    plan = {"repeats": repeats, "scales": SCALES if scales is None else scales, "windowing_recordings":
+            WINDOWING_RECORDINGS, "tsfresh_recordings": TSFRESH_RECORDINGS}
+    if quick:
+        plan.update(repeats=1, scales=QUICK_SCALES if scales is None else scales,
+                    windowing_recordings=QUICK_WINDOWING_RECORDINGS, tsfresh_recordings=0)
+    plan["scales"] = tuple(plan["scales"])
+    plan["scaling_repeats"] = plan["repeats"] if scaling_repeats is None else scaling_repeats
+    if plan["repeats"] < 1 or plan["scaling_repeats"] < 1:
+        raise ValueError("repeats must be at least 1")
+    return plan
+
+
+def _measure(data_dir, build_dir, plan, pipeline, versus, n_jobs, scaling_dask, progress):
+    """Every measurement of the bench, under one progress bar."""
+    from tqdm.auto import tqdm
+
+    repeats = plan["repeats"]
+    generated = sum(1 for s in plan["scales"] if s != 1.0)
+    total_steps = 3 * repeats + repeats + 1 + 3 + generated + (generated + 1 if scaling_dask else 0)
+    with tqdm(total=total_steps, desc="bench", unit="step", disable=not progress) as bar:
+        stages, scores = bench_stages(data_dir, build_dir, pipeline, repeats, n_jobs, bar)
+        compared = bench_versus(data_dir, build_dir, pipeline, versus, repeats, n_jobs, stages, scores, bar)
+        windowing = bench_windowing(data_dir, repeats, plan["windowing_recordings"], plan["tsfresh_recordings"], bar)
+        scaling = bench_scaling(data_dir, build_dir, pipeline, plan["scales"], plan["scaling_repeats"], n_jobs,
+                                stages, bar, dask=scaling_dask)
+    return {"stages": stages, "scores": scores, "versus": compared, "windowing": windowing, "scaling": scaling}
+
+
 def run_bench(data_dir, build_dir, out_dir="reports", repeats=3, n_jobs=2, quick=False, scales=None,
-              pipeline="stacked_gbm", versus="stacked_xgb", scaling_repeats=None, progress=False, command=None):
+              pipeline="stacked_gbm", versus="stacked_xgb", scaling_repeats=None, scaling_dask=False,
+              progress=False, command=None):
     """Run the whole bench and write ``OUT/bench.md``, ``OUT/bench.json`` and the scaling figure.
 
     Parameters
@@ -73,6 +104,9 @@ def run_bench(data_dir, build_dir, out_dir="reports", repeats=3, n_jobs=2, quick
         The pipeline compared with ``pipeline`` (train time, WA).
     scaling_repeats : int, optional
         Runs per generated size; default ``repeats``.
+    scaling_dask : bool, default=False
+        Also run features and train of every scaling point (DATA included) with ``--dask local``
+        (a LocalCluster of ``n_jobs`` workers), ``scaling_repeats`` times; slopes fitted apart.
     progress : bool, default=False
         Show a progress bar over the measurements.
     command : str, optional
@@ -83,28 +117,14 @@ def run_bench(data_dir, build_dir, out_dir="reports", repeats=3, n_jobs=2, quick
     dict
         What ``bench.json`` holds.
     """
-    from tqdm.auto import tqdm
-
     started = time.perf_counter()
     data_dir, build_dir, out_dir = Path(data_dir), Path(build_dir), Path(out_dir)
     if not (data_dir / "train").is_dir():
         raise FileNotFoundError(f"{data_dir}: no train/ folder; point --data at a dataset")
-    windowing_recordings, tsfresh_recordings = WINDOWING_RECORDINGS, TSFRESH_RECORDINGS
-    if quick:
-        repeats = 1
-        scales = QUICK_SCALES if scales is None else scales
-        windowing_recordings, tsfresh_recordings = QUICK_WINDOWING_RECORDINGS, 0
-    scales = tuple(SCALES if scales is None else scales)
-    scaling_repeats = repeats if scaling_repeats is None else scaling_repeats
-    if repeats < 1 or scaling_repeats < 1:
-        raise ValueError("repeats must be at least 1")
+    plan = _plan(repeats, quick, scales, scaling_repeats)
     _claim_build_dir(build_dir)
-    total_steps = 3 * repeats + repeats + 1 + 3 + sum(1 for s in scales if s != 1.0)
-    with tqdm(total=total_steps, desc="bench", unit="step", disable=not progress) as bar:
-        stages, scores = bench_stages(data_dir, build_dir, pipeline, repeats, n_jobs, bar)
-        compared = bench_versus(data_dir, build_dir, pipeline, versus, repeats, n_jobs, stages, scores, bar)
-        windowing = bench_windowing(data_dir, repeats, windowing_recordings, tsfresh_recordings, bar)
-        scaling = bench_scaling(data_dir, build_dir, pipeline, scales, scaling_repeats, n_jobs, stages, bar)
+    measured = _measure(data_dir, build_dir, plan, pipeline, versus, n_jobs, scaling_dask, progress)
+    stages = measured["stages"]
     peak = max(s["median_peak_tree_rss_mb"] for s in stages.values())
     result = {
         "command": command or "python -m benchmarks " + " ".join(sys.argv[1:]),
@@ -113,7 +133,7 @@ def run_bench(data_dir, build_dir, out_dir="reports", repeats=3, n_jobs=2, quick
         "build": str(build_dir),
         "dataset": dict(dataset_frames(data_dir), description=f"{data_dir.name}, --n-jobs {n_jobs}"),
         "n_jobs": n_jobs,
-        "repeats": repeats,
+        "repeats": plan["repeats"],
         "pipeline": pipeline,
         "versus_pipeline": versus,
         "quick": bool(quick),
@@ -121,12 +141,12 @@ def run_bench(data_dir, build_dir, out_dir="reports", repeats=3, n_jobs=2, quick
         "stages": stages,
         "memory": {"peak_mb": peak, "target_mb": TARGETS["peak_memory_mb"],
                    "meets_target": bool(peak <= TARGETS["peak_memory_mb"])},
-        "scores": scores,
-        "windowing": windowing,
-        "versus": compared,
-        "scaling": scaling,
-        "seconds": time.perf_counter() - started,
+        "scores": measured["scores"],
+        "windowing": measured["windowing"],
+        "versus": measured["versus"],
+        "scaling": measured["scaling"],
     }
+    result["seconds"] = time.perf_counter() - started
     _write_outputs(result, out_dir)
     return result
 

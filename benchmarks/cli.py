@@ -35,6 +35,9 @@ def build_parser():
                         help="dataset sizes for the scaling fit (1 = DATA; default 0.25 0.5 1 2)")
     parser.add_argument("--scaling-repeats", type=int, default=None,
                         help="runs per generated size (default --repeats)")
+    parser.add_argument("--scaling-dask", action="store_true",
+                        help="also run features and train of every scaling size (DATA too) with --dask local "
+                             "(a LocalCluster of --n-jobs workers); slopes fitted apart")
     parser.add_argument("--pipeline", default="stacked_gbm", choices=sorted(PIPELINES),
                         help="pipeline of the train/submission stages and of the scaling fit")
     parser.add_argument("--versus", default="stacked_xgb", choices=sorted(PIPELINES),
@@ -53,6 +56,8 @@ def _command(args):
         command += " --scales " + " ".join(f"{s:g}" for s in args.scales)
     if args.scaling_repeats is not None:
         command += f" --scaling-repeats {args.scaling_repeats}"
+    if args.scaling_dask:
+        command += " --scaling-dask"
     return command
 
 
@@ -81,7 +86,7 @@ def main(argv=None):
         result = run_bench(
             args.data, args.build, args.out, repeats=args.repeats, n_jobs=args.n_jobs, quick=args.quick,
             scales=args.scales, pipeline=args.pipeline, versus=args.versus, scaling_repeats=args.scaling_repeats,
-            progress=not args.quiet and sys.stderr.isatty(), command=_command(args),
+            scaling_dask=args.scaling_dask, progress=not args.quiet and sys.stderr.isatty(), command=_command(args),
         )
     except StageError as exc:
         print(f"bench: {exc}", file=sys.stderr)

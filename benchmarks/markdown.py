@@ -168,35 +168,75 @@ def _versus_markdown(result):
     return lines
 
 
+#: The modes of the scaling runs: key of their measures in a point (None: the point itself), name.
+SCALING_MODES = ((None, "plain"), ("dask", "`--dask local`"))
+
+
+def _scaling_cells(m):
+    """Features, train and total s, features and train peak MB (tree, own) of one mode of a point."""
+    return [f"{m['features_seconds']:.1f}", f"{m['train_seconds']:.1f}", f"{m['total_seconds']:.1f}",
+            f"{m['features_peak_tree_rss_mb']:.0f} ({m['features_peak_rss_mb']:.0f})",
+            f"{m['train_peak_tree_rss_mb']:.0f} ({m['train_peak_rss_mb']:.0f})"]
+
+
+def _scaling_table(points, dask):
+    """The scaling table: one row per size, the plain measures then (``dask``) the dask ones."""
+    columns = ["features s", "train s", "total s", "features peak MB", "train peak MB"]
+    header = ["size", "recordings (train/test)", "frames"] + columns
+    if dask:
+        header += [f"dask {c}" for c in columns]
+    header.append("runs" + (" (plain/dask)" if dask else ""))
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for p in points:
+        cells = [p["label"], f"{p['recordings']['train']}/{p['recordings']['test']}", f"{p['frames']:,}"]
+        cells += _scaling_cells(p)
+        runs = str(p["runs"])
+        if dask:
+            cells += _scaling_cells(p["dask"]) if "dask" in p else ["-"] * len(columns)
+            runs += f"/{p['dask']['runs']}" if "dask" in p else "/-"
+        lines.append("| " + " | ".join(cells + [runs]) + " |")
+    return lines
+
+
+def _scaling_fits(s):
+    """The fitted slopes of each mode and the features memory ratio 2x / 0.5x against its target."""
+
+    def slope(value):
+        return "-" if value is None else f"{value:.2f}"
+
+    lines = []
+    for mode, name in SCALING_MODES:
+        slopes = s if mode is None else s.get("slopes_dask")
+        if slopes is not None:
+            lines += [f"Fitted slopes, {name}: features + train {slope(slopes['slope'])}, "
+                      f"features {slope(slopes['slope_features'])}, train {slope(slopes['slope_train'])}.", ""]
+    target = s.get("features_memory_ratio_target", TARGETS["features_memory_ratio"])
+    for mode, name in SCALING_MODES:
+        ratio = s.get("features_memory_ratio_2x_over_0_5x" + ("" if mode is None else f"_{mode}"))
+        if ratio is not None:
+            lines += [f"features peak memory at 2x / at 0.5x{'' if mode is None else ' with ' + name}: {ratio:.2f} "
+                      f"(target <= {target:g}: {'met' if ratio <= target else 'missed'})", ""]
+    return lines
+
+
 def _scaling_markdown(result):
-    """Time against dataset size."""
+    """Time and peak memory against dataset size, plain and (when run) with ``--dask local``."""
     s = result["scaling"]
+    dask = s.get("slopes_dask") is not None
     lines = [
         "",
         "## Time against dataset size",
         "",
         f"Features (train + test) and train (`{result['pipeline']}`) at several dataset sizes, "
         f"x = multiples of the full size (312/143 train/test recordings). The DATA row is DATA itself (its "
-        "times are the stage medians above); the others are `emo-gbm synth --scale S --seed 0` datasets. "
-        "Slopes are least-squares fits of log time against log frames (1 = linear).",
-        "",
-        "| size | recordings (train/test) | frames | features s | train s | total s | runs |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for p in s["points"]:
-        lines.append(f"| {p['label']} | {p['recordings']['train']}/{p['recordings']['test']} | {p['frames']:,} | "
-                     f"{p['features_seconds']:.1f} | {p['train_seconds']:.1f} | {p['total_seconds']:.1f} | "
-                     f"{p['runs']} |")
-
-    def slope(value):
-        return "-" if value is None else f"{value:.2f}"
-
-    lines += [
-        "",
-        f"Fitted slope: features + train {slope(s['slope'])}, features {slope(s['slope_features'])}, "
-        f"train {slope(s['slope_train'])}.",
-        "",
-        "![time against dataset size](figures/bench_scaling.png)",
+        "plain times and memory are the stage medians above); the others are `emo-gbm synth --scale S --seed 0` "
+        "datasets. Peak MB: peak resident set of the process tree, the stage's own `ru_maxrss` in parentheses "
+        "(medians). Slopes are least-squares fits of log time against log frames (1 = linear)."
+        + (" The dask columns run the same two stages with `--dask local` (a Dask LocalCluster of "
+           f"`--n-jobs {result.get('n_jobs', '?')}` worker processes, in the tree), their slopes fitted apart."
+           if dask else ""),
         "",
     ]
+    lines += _scaling_table(s["points"], dask)
+    lines += [""] + _scaling_fits(s) + ["![time against dataset size](figures/bench_scaling.png)", ""]
     return lines

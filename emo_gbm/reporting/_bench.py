@@ -170,6 +170,19 @@ def fit_loglog_slope(sizes, seconds):
     return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
 
 
+def _plot_loglog(ax, frames, seconds, colour, label, marker, linestyle):
+    """Points and their fitted power law (a plain line through the points with fewer than two sizes)."""
+    frames, seconds = np.asarray(frames, dtype=float), np.asarray(seconds, dtype=float)
+    slope = fit_loglog_slope(frames, seconds)
+    ax.plot(frames, seconds, marker, color=colour)
+    if slope is None:
+        ax.plot(frames, seconds, linestyle, color=colour, label=label)
+        return
+    fit = np.polyfit(np.log(frames), np.log(seconds), 1)
+    grid = np.geomspace(frames.min(), frames.max(), 50)
+    ax.plot(grid, np.exp(np.polyval(fit, np.log(grid))), linestyle, color=colour, label=f"{label}: slope {slope:.2f}")
+
+
 def figure_scaling(scaling, path):
     """Log-log plot of features, train and total time against frames, with fitted slopes.
 
@@ -177,7 +190,8 @@ def figure_scaling(scaling, path):
     ----------
     scaling : dict
         The ``scaling`` entry of ``bench.json``: ``points``, each with ``label``, ``frames``,
-        ``features_seconds``, ``train_seconds`` and ``total_seconds``.
+        ``features_seconds``, ``train_seconds`` and ``total_seconds``, and the same times
+        under ``dask`` where the point was also run with ``--dask local`` (dashed, squares).
     path : str or os.PathLike
         The PNG to write.
 
@@ -194,19 +208,15 @@ def figure_scaling(scaling, path):
     fig = plt.figure(figsize=(8, 5), dpi=100, layout="constrained")
     ax = fig.subplots()
     points = scaling["points"]
-    frames = np.array([p["frames"] for p in points], dtype=float)
-    for key, label, colour in (("features_seconds", "features", "#1f77b4"), ("train_seconds", "train", "#ff7f0e"),
-                               ("total_seconds", "features + train", "#2ca02c")):
-        seconds = np.array([p[key] for p in points], dtype=float)
-        slope = fit_loglog_slope(frames, seconds)
-        ax.plot(frames, seconds, "o", color=colour)
-        if slope is not None:
-            fit = np.polyfit(np.log(frames), np.log(seconds), 1)
-            grid = np.geomspace(frames.min(), frames.max(), 50)
-            ax.plot(grid, np.exp(np.polyval(fit, np.log(grid))), "-", color=colour,
-                    label=f"{label}: slope {slope:.2f}")
-        else:
-            ax.plot(frames, seconds, "-", color=colour, label=label)
+    for mode, marker, linestyle, suffix in ((None, "o", "-", ""), ("dask", "s", "--", ", --dask local")):
+        measured = [(p["frames"], p if mode is None else p[mode]) for p in points if mode is None or mode in p]
+        if not measured:
+            continue
+        for key, label, colour in (("features_seconds", "features", "#1f77b4"),
+                                   ("train_seconds", "train", "#ff7f0e"),
+                                   ("total_seconds", "features + train", "#2ca02c")):
+            _plot_loglog(ax, [f for f, _ in measured], [m[key] for _, m in measured], colour, label + suffix,
+                         marker, linestyle)
     for p in points:
         ax.annotate(p["label"], (p["frames"], p["total_seconds"]), textcoords="offset points", xytext=(4, 6),
                     fontsize=8)
@@ -225,7 +235,8 @@ def figure_scaling(scaling, path):
     ax.set_ylabel("median wall time (s)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=9)
-    ax.set_title("Time against dataset size (log-log; slope 1 = linear)")
+    ax.set_title("Time against dataset size (log-log; slope 1 = linear)"
+                 + ("; dashed: --dask local" if any("dask" in p for p in points) else ""))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -114,6 +114,8 @@ baseline-modalities: $(INSTALLED) data ## Train the BiLSTM on each modality alon
 REPORTS ?= reports
 BENCH_BUILD ?= $(BUILD)/bench
 REPEATS ?= 3
+# More options of python -m benchmarks (--help), e.g. the full scaling, plain and on a Dask LocalCluster:
+# BENCH_FLAGS="--scales 0.25 0.5 1 2 4 --scaling-dask --scaling-repeats 1"
 BENCH_FLAGS ?=
 
 report: $(INSTALLED) ## Regenerate reports/README.md and reports/figures/ from the current BUILD outputs

@@ -41,10 +41,16 @@ def viterbi(log_emissions, log_transition, log_initial):
     backpointers = np.zeros((n_sequences, n_steps, n_states), dtype=np.int8)
     score = log_initial[None, :] + padded[:, 0]
     final_score = np.where((lengths == 1)[:, None], score, 0.0)
+    # candidates[s, j, i]: score of reaching state j from state i; the previous state is the
+    # last axis, so the argmax runs over contiguous memory, and the best score is read at the
+    # argmax rather than found by a second reduction.
+    into = np.ascontiguousarray(log_transition.T)[None]
+    candidates = np.empty((n_sequences, n_states, n_states))
     for t in range(1, n_steps):
-        candidates = score[:, :, None] + log_transition[None, :, :]
-        backpointers[:, t] = candidates.argmax(axis=1)
-        score = candidates.max(axis=1) + padded[:, t]
+        np.add(score[:, None, :], into, out=candidates)
+        best = candidates.argmax(axis=2)
+        backpointers[:, t] = best
+        score = np.take_along_axis(candidates, best[:, :, None], axis=2)[:, :, 0] + padded[:, t]
         ending = lengths == t + 1
         final_score[ending] = score[ending]
     # Backtrack all sequences together; a sequence joins when t reaches its own last step.

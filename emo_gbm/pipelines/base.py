@@ -14,17 +14,13 @@ from emo_gbm.model_selection import cross_val_rounds, grouped_folds, with_rounds
 #: The smoothing methods ``smoothing="auto"`` chooses from.
 AUTO_SMOOTHING = ("viterbi", "overlap", "context")
 
-#: Relative fitting time of the smoothing methods (measured at full size: the context model's
-#: six fits ~39 s, the Viterbi grid ~28 s, overlap-add ~4 s), to start the slowest first.
-SMOOTHING_COST = {"context": 3, "viterbi": 2, "overlap": 1}
-
 #: The window columns a smoother reads.
 WINDOW_KEYS = ["rec_id", "start", "stop"]
 
 
-def _fit_smoother(smoother, method, windows, window_proba, frames):
-    """A clone of ``smoother`` with ``method``, fitted (a task of :meth:`FramePipeline.fit`)."""
-    return clone(smoother).set_params(method=method).fit(windows, window_proba, frames)
+def _fit_smoother(smoother, method, windows, window_proba, frames, n_jobs=1):
+    """A clone of ``smoother`` with ``method`` (and ``n_jobs``), fitted."""
+    return clone(smoother).set_params(method=method, n_jobs=n_jobs).fit(windows, window_proba, frames)
 
 
 class FramePipeline(BaseEstimator):
@@ -181,12 +177,15 @@ class FramePipeline(BaseEstimator):
         # A fixed method is fitted beside the per-window argmax (the reference to compare with);
         # "auto" fits every method.
         methods = METHODS if self.smoothing == "auto" else [m for m in METHODS if m in (self.smoothing, "argmax")]
-        # Each method's tuning is independent of the others': they run side by side, the
-        # slowest (the context model's fits, then the Viterbi grid) first.
-        slowest_first = sorted(methods, key=lambda m: -SMOOTHING_COST.get(m, 0))
-        smoothers = dict(zip(slowest_first, Parallel(n_jobs=min(self.n_jobs, len(methods)))(
-            delayed(_fit_smoother)(self.smoother, method, windows[WINDOW_KEYS], self.oof_window_proba_, frames)
-            for method in slowest_first
+        # The context model's fits (on all frames and per fold) run in parallel; then the other
+        # methods' tunings, independent of each other, side by side.
+        keys, smoothers = windows[WINDOW_KEYS], {}
+        if "context" in methods:
+            smoothers["context"] = _fit_smoother(self.smoother, "context", keys, self.oof_window_proba_, frames,
+                                                 self.n_jobs)
+        others = [m for m in methods if m != "context"]
+        smoothers.update(zip(others, Parallel(n_jobs=min(self.n_jobs, len(others)))(
+            delayed(_fit_smoother)(self.smoother, method, keys, self.oof_window_proba_, frames) for method in others
         )))
         for method in methods:
             self.smoothers_[method] = smoothers[method]

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
@@ -26,6 +27,17 @@ from emo_gbm.smoothing._constants import (
 from emo_gbm.smoothing._context import frame_context_features
 from emo_gbm.smoothing._hmm import block_means, estimate_transitions, viterbi
 from emo_gbm.smoothing._overlap import group_windows, nearest_window_labels, overlap_add, sharpen
+
+
+def _fit_context_model(X, y, weight, C):
+    """The context model: standardised multinomial logistic regression on the scored frames
+    (every frame when none is scored); the class prior when they hold a single class."""
+    if not weight.any():
+        weight = np.ones_like(weight)
+    if np.unique(y[weight > 0]).size < 2:
+        return DummyClassifier(strategy="prior").fit(X, y, sample_weight=weight)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
+    return model.fit(X, y, logisticregression__sample_weight=weight)
 
 
 class FrameSmoother(BaseEstimator):
@@ -71,6 +83,9 @@ class FrameSmoother(BaseEstimator):
         Folds of the cross-validation, grouped by recording, that scores the ``"context"``
         model on the frames of ``fit``. (Recordings, not actors: the posteriors it reads are
         already out-of-fold over actors, and real data has no actors.)
+    n_jobs : int, default=1
+        Parallel fits of the ``"context"`` model (on all frames, and one per fold); the
+        fitted smoother does not depend on it.
 
     Attributes
     ----------
@@ -107,6 +122,7 @@ class FrameSmoother(BaseEstimator):
         context_C=0.1,
         context_stride=20,
         cv=5,
+        n_jobs=1,
     ):
         self.method = method
         self.taper = taper
@@ -118,6 +134,7 @@ class FrameSmoother(BaseEstimator):
         self.context_C = context_C
         self.context_stride = context_stride
         self.cv = cv
+        self.n_jobs = n_jobs
 
     def _validate(self):
         if self.method not in METHODS:
@@ -223,22 +240,23 @@ class FrameSmoother(BaseEstimator):
         scored = {r: scored_frames(grouped_frames[r][1][rows[r]]).astype(np.float64) for r in recordings}
 
         def fit_on(subset):
-            y = np.concatenate([labels[r] for r in subset])
-            weight = np.concatenate([scored[r] for r in subset])
-            if not weight.any():  # no scored frame: every frame counts
-                weight = np.ones_like(weight)
-            X = np.vstack([features[r] for r in subset])
-            if np.unique(y[weight > 0]).size < 2:
-                return DummyClassifier(strategy="prior").fit(X, y, sample_weight=weight)
-            model = make_pipeline(StandardScaler(), LogisticRegression(C=float(self.context_C), max_iter=1000))
-            return model.fit(X, y, logisticregression__sample_weight=weight)
+            return delayed(_fit_context_model)(
+                np.vstack([features[r] for r in subset]), np.concatenate([labels[r] for r in subset]),
+                np.concatenate([scored[r] for r in subset]), float(self.context_C),
+            )
 
-        self.context_model_ = fit_on(recordings)
+        folds = []
         if len(recordings) >= 2:
+            groups = np.arange(len(recordings))
+            folds = list(GroupKFold(min(self.cv, len(recordings))).split(recordings, groups=groups))
+        # The model on every recording and those of the folds are independent fits: in parallel.
+        models = Parallel(n_jobs=self.n_jobs)(
+            [fit_on(recordings)] + [fit_on([recordings[i] for i in fit_index]) for fit_index, _ in folds]
+        )
+        self.context_model_ = models[0]
+        if folds:
             predicted = {}
-            folds = GroupKFold(min(self.cv, len(recordings))).split(recordings, groups=np.arange(len(recordings)))
-            for fit_index, held_index in folds:
-                model = fit_on([recordings[i] for i in fit_index])
+            for model, (_, held_index) in zip(models[1:], folds):
                 for i in held_index:
                     predicted[recordings[i]] = self._context_proba(model, frame_proba[recordings[i]]).argmax(axis=1)
         else:  # a single recording: nothing to hold out, the score is in-sample

@@ -1,5 +1,6 @@
 """The stack's base models: fold models of every candidate of every block, the choice of each
-block's candidate and boosting rounds by out-of-fold log-loss, and the refits on all rows."""
+block's candidate and boosting rounds by out-of-fold log-loss, the refits on all rows, and
+their posteriors."""
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -11,6 +12,7 @@ from emo_gbm.model_selection import (
     choose_rounds,
     fit_block,
     lowest_log_loss,
+    proba_all_classes,
     round_checkpoints,
     with_rounds,
 )
@@ -98,3 +100,28 @@ def fit_base_models(estimators, base_grid, blocks, missing_positions, folds, X, 
         fitted["estimators_"][n], fitted["base_classes_"][n] = model, model_classes
         fitted["blank_proba_"][n] = None if blank_proba is None else blank_proba[0]
     return fitted
+
+
+def base_proba(estimators, blocks, base_classes, X, n_classes, n_jobs=1):
+    """Each base model's posteriors (all ``n_classes``) for the rows of ``X``, in parallel.
+
+    Parameters
+    ----------
+    estimators : dict of str to classifier
+        The refitted base models (the stacker's ``estimators_``).
+    blocks : dict of str to ndarray of int
+    base_classes : dict of str to ndarray of int
+        The stacker's ``base_classes_``.
+    X : ndarray of shape (n_samples, n_features)
+    n_classes : int
+    n_jobs : int, default=1
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_samples, n_classes)
+    """
+    names = list(blocks)
+    probas = Parallel(n_jobs=n_jobs)(
+        delayed(proba_all_classes)(estimators[n], X[:, blocks[n]], n_classes, base_classes[n]) for n in names
+    )
+    return dict(zip(names, probas))

@@ -149,7 +149,7 @@ def write_posteriors(frame_proba, data_dir, split, out_dir, fmt="csv"):
     7.50,0.166665,0.166667,0.166667,0.166667,0.166667,0.166667
     7.51,0.000000,0.000000,0.000000,0.000000,0.250000,0.750000
     """
-    from emo_gbm.submission import read_template_lines, template_paths
+    from emo_gbm.submission import template_paths
 
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -163,27 +163,39 @@ def write_posteriors(frame_proba, data_dir, split, out_dir, fmt="csv"):
     try:
         folder = staging / "posteriors"
         folder.mkdir()
-        names = []
-        for path in templates:
-            header, times = read_template_lines(path)
-            proba = np.asarray(frame_proba[path.stem], dtype=np.float64)
-            if proba.shape != (len(times), len(EMOTIONS)):
-                raise ValueError(
-                    f"posteriors of {path.stem} have shape {proba.shape}, its template {path} has {len(times)} rows"
-                )
-            if fmt == "csv":
-                name = path.name
-                (folder / name).write_text(_render_csv(header, times, proba), encoding="utf-8")
-            else:
-                name = f"{path.stem}.parquet"
-                posterior_frame(times, proba).to_parquet(folder / name, index=False)
-            names.append(name)
+        names = [_write_posterior_file(folder, path, frame_proba[path.stem], fmt) for path in templates]
         if out_dir.exists():
             os.replace(out_dir, staging / "previous")
         os.replace(folder, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out_dir / name for name in names]
+
+
+def _write_posterior_file(folder, template, proba, fmt):
+    """Write the posteriors ``proba`` of one template's rows into ``folder`` as
+    ``fmt`` (see :func:`write_posteriors`); returns the file's name.
+
+    Raises
+    ------
+    ValueError
+        ``proba`` is not of shape (rows of the template, 6).
+    """
+    from emo_gbm.submission import read_template_lines
+
+    header, times = read_template_lines(template)
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.shape != (len(times), len(EMOTIONS)):
+        raise ValueError(
+            f"posteriors of {template.stem} have shape {proba.shape}, its template {template} has {len(times)} rows"
+        )
+    if fmt == "csv":
+        name = template.name
+        (folder / name).write_text(_render_csv(header, times, proba), encoding="utf-8")
+    else:
+        name = f"{template.stem}.parquet"
+        posterior_frame(times, proba).to_parquet(folder / name, index=False)
+    return name
 
 
 def recording_from_frames(rec_id, time, streams):

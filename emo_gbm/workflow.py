@@ -215,38 +215,50 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     # train first: its modalities and columns are the schema every test split is read with
     for split in sorted(splits, key=lambda s: s != "train"):
         hop = TRAIN_HOP if split == "train" else PREDICT_HOP
-        fingerprint = dataset_fingerprint(data_dir, split)
         metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": stats, "split": split,
-                    "data": os.path.abspath(data_dir), "fingerprint": fingerprint}
+                    "data": os.path.abspath(data_dir), "fingerprint": dataset_fingerprint(data_dir, split)}
         paths[split] = out_dir / f"{split}.parquet"
         # a test split is read with train's schema: rewritten train features rewrite it too
         if if_changed and not train_rewritten and _is_current(build_dir, split, data_dir, metadata):
             continue
         if split != "train" and train_columns is None:
             train_columns = _train_columns(data_dir, skip_bad_files)
-        ids, metas, columns, skipped = split_plan(data_dir, split, skip_bad_files, train_columns)
-        warn_bad_files(skipped)
-        featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=hop, stats=stats).fit_schema(columns)
+        columns = _featurize_split(data_dir, out_dir, split, metadata, train_columns, skip_bad_files, n_jobs, progress)
         if split == "train":
-            train_columns = {m: tuple(columns[m]) for m in featurizer.modalities_}
-        metadata["schema"] = _schema(featurizer)
+            train_columns = columns
         train_rewritten = train_rewritten or split == "train"
-        # the window table last: it holds the fingerprint, so a crash before it leaves the old key
-        paths[split].unlink(missing_ok=True)
-        tasks = (
-            delayed(_featurize_one)(data_dir, split, rec_id, skip_bad_files, metas[rec_id], columns, featurizer)
-            for rec_id in ids
-        )
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-        if progress:
-            from tqdm.auto import tqdm
-
-            results = tqdm(results, total=len(ids), desc=f"features of {split}", unit="rec")
-        _write_split(results, out_dir, split, featurizer, metadata, data_dir)
-        if dataset_fingerprint(data_dir, split) != fingerprint:
-            paths[split].unlink(missing_ok=True)
-            raise ValueError(f"{data_dir}/{split} changed while its features were computed; run the features stage again")
     return paths
+
+
+def _featurize_split(data_dir, out_dir, split, metadata, train_columns, skip_bad_files, n_jobs, progress):
+    """Featurise every recording of a split (in ``n_jobs`` workers) and write its tables
+    (:func:`_write_split`), with ``metadata`` (the schema added) in the window table's.
+
+    The split is read with ``train_columns`` (None: its own files' columns). The window table
+    holds the fingerprint: it is removed first and written last, so that after a crash no
+    table claims to be current, and removed again if the split's files changed meanwhile.
+    Returns the featurizer's modalities and their columns.
+    """
+    ids, metas, columns, skipped = split_plan(data_dir, split, skip_bad_files, train_columns)
+    warn_bad_files(skipped)
+    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=metadata["hop"], stats=metadata["stats"]).fit_schema(columns)
+    metadata["schema"] = _schema(featurizer)
+    path = out_dir / f"{split}.parquet"
+    path.unlink(missing_ok=True)
+    tasks = (
+        delayed(_featurize_one)(data_dir, split, rec_id, skip_bad_files, metas[rec_id], columns, featurizer)
+        for rec_id in ids
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    if progress:
+        from tqdm.auto import tqdm
+
+        results = tqdm(results, total=len(ids), desc=f"features of {split}", unit="rec")
+    _write_split(results, out_dir, split, featurizer, metadata, data_dir)
+    if dataset_fingerprint(data_dir, split) != metadata["fingerprint"]:
+        path.unlink(missing_ok=True)
+        raise ValueError(f"{data_dir}/{split} changed while its features were computed; run the features stage again")
+    return {m: tuple(columns[m]) for m in featurizer.modalities_}
 
 
 def _featurize_one(data_dir, split, rec_id, skip_bad_files, meta, columns, featurizer):

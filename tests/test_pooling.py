@@ -99,3 +99,16 @@ def test_fit_is_deterministic():
     first = PooledLogisticRegression(n_experts=1, C=0.01).fit(X, y).predict_proba(X)
     second = PooledLogisticRegression(n_experts=1, C=0.01).fit(X, y).predict_proba(X)
     assert np.array_equal(first, second)
+
+
+def test_expert_layout_names_each_class_column_of_a_block():
+    model = PooledLogisticRegression(n_experts=2)
+    model.classes_ = np.array(["a", "b", "c"])
+    model._set_expert_layout(6)
+    assert model.expert_width_ == 3 and model.expert_columns_.tolist() == [0, 1, 2]
+    model = PooledLogisticRegression(n_experts=2, n_expert_classes=6)
+    model.classes_ = np.array([0, 2, 5])
+    model._set_expert_layout(12)
+    assert model.expert_width_ == 6 and model.expert_columns_.tolist() == [0, 2, 5]
+    with pytest.raises(ValueError, match="2 experts of 6 columns need 12 columns, X has 11"):
+        model._set_expert_layout(11)

@@ -271,3 +271,21 @@ def test_modalities_of_train_missing_at_test_or_added_are_warned_about(tmp_path)
     assert list(test.columns) == list(train.columns) and not any(c.startswith("video__") for c in test.columns)
     assert (test["physio__missing_frac"] == 1).all() and test["physio__eda__mean"].isna().all()
     assert (train["physio__missing_frac"] < 1).all()
+
+
+def test_one_posterior_file_is_written_per_template_in_either_format(tmp_path):
+    from emo_gbm.posteriors import _write_posterior_file
+
+    template = tmp_path / "id00000001.csv"
+    template.write_text("Time,Anger,Sad,Disgust,Happy,Scared,Neutral\n7.50,0,0,0,0,0,0\n7.51,0,0,0,0,0,0\n")
+    proba = [[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 1, 3]]
+    assert _write_posterior_file(tmp_path, template, proba, "parquet") == "id00000001.parquet"
+    frame = pd.read_parquet(tmp_path / "id00000001.parquet")
+    assert frame["Time"].tolist() == ["7.50", "7.51"]
+    np.testing.assert_allclose(frame[list(EMOTIONS)].to_numpy()[1], [0, 0, 0, 0, 0.25, 0.75])
+    out = tmp_path / "out"
+    out.mkdir()
+    assert _write_posterior_file(out, template, proba, "csv") == "id00000001.csv"
+    assert (out / "id00000001.csv").read_text().splitlines()[2] == "7.51,0.000000,0.000000,0.000000,0.000000,0.250000,0.750000"
+    with pytest.raises(ValueError, match=r"posteriors of id00000001 have shape \(1, 6\), its template .* has 2 rows"):
+        _write_posterior_file(out, template, proba[:1], "csv")

@@ -14,6 +14,7 @@ from xgboost import XGBClassifier
 
 from emo_gbm.ensemble.pooling import PooledLogisticRegression
 from emo_gbm.ensemble._absence import missing_fractions
+from emo_gbm.ensemble._meta import meta_features
 from emo_gbm.ensemble import StackedModalityClassifier, default_linear_expert
 
 
@@ -314,9 +315,8 @@ def test_meta_learner_per_absent_modality_serves_the_recordings_that_lack_it():
     X_without_a["a_missing"] = 1.0
     proba = per_absence.predict_proba(X_without_a, sequences_test)
     X_numbers = X_without_a.to_numpy()
-    meta = per_absence._meta_features(
-        per_absence._base_proba(X_numbers), missing_fractions(X_numbers, per_absence.missing_positions_), absent=1
-    )
+    fractions = missing_fractions(X_numbers, per_absence.missing_positions_)
+    meta = meta_features(per_absence._base_proba(X_numbers), fractions, per_absence.missing_positions_, absent=1)
     np.testing.assert_allclose(proba, per_absence.absence_estimators_[1].predict_proba(meta))
     single_loss = log_loss(y_test, single.predict_proba(X_without_a, sequences_test))
     per_absence_loss = log_loss(y_test, proba)
@@ -369,9 +369,8 @@ def test_base_fallback_predicts_with_the_best_base_model_only_when_it_beats_the_
     X_without_a[COLUMNS["a"]] = np.nan
     X_without_a["a_missing"] = 1.0
     X_numbers = X_without_a.to_numpy()
-    meta = fallback._meta_features(
-        fallback._base_proba(X_numbers), missing_fractions(X_numbers, fallback.missing_positions_), absent=1
-    )
+    fractions = missing_fractions(X_numbers, fallback.missing_positions_)
+    meta = meta_features(fallback._base_proba(X_numbers), fractions, fallback.missing_positions_, absent=1)
     np.testing.assert_allclose(
         fallback.predict_proba(X_without_a, groups), fallback.absence_estimators_[1].predict_proba(meta)
     )

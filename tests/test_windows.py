@@ -346,3 +346,46 @@ def test_flat_signals_give_nan_acf_and_no_crossings():
     first = table.iloc[0]
     assert np.isnan(first["audio__c001__acf"]) and first["audio__c001__std_rel"] == 0
     assert first["audio__c001__crossing_rate"] == 0 and first["audio__c001__half_diff"] == 0
+
+
+def test_each_statistic_alone_equals_it_among_all():
+    """The steps of _column_statistics compute what a statistic needs whatever else is asked
+    (to rounding: with half_diff the window sums are cut at the windows' middles too)."""
+    from emo_gbm.features._sets import STATISTICS
+    from emo_gbm.features._statistics import _column_statistics
+
+    rec = random_recording("idaaaaaaab", 530, seed=4)
+    values = rec.streams["eyes"][:, :6]
+    starts = window_starts(530, 200, 50)
+    stops = np.minimum(starts + 200, 530)
+    everything = _column_statistics(values, starts, stops, 200, list(STATISTICS))
+    for k, stat in enumerate(STATISTICS):
+        alone = _column_statistics(values, starts, stops, 200, [stat])[..., 0]
+        np.testing.assert_allclose(alone, everything[..., k], rtol=1e-12, atol=1e-12, err_msg=stat)
+
+
+def test_statistics_steps_on_small_inputs():
+    from emo_gbm.constants import FRAME_RATE
+    from emo_gbm.features._statistics import _centred, _slope, _step_statistics, _window_statistics
+
+    values = np.array([[1.0, np.nan], [3.0, np.nan], [np.nan, np.nan], [5.0, np.nan]], dtype=np.float32)
+    finite, filled, centre, centred, column_count = _centred(values)
+    np.testing.assert_array_equal(centre, [3.0, 0.0])
+    np.testing.assert_array_equal(column_count, [3, 0])
+    np.testing.assert_array_equal(centred[:, 0], [-2.0, 0.0, 0.0, 2.0])
+    np.testing.assert_array_equal(filled[:, 1], 0.0)
+    starts, stops = np.array([0, 1]), np.array([4, 4])
+    count = np.array([[3.0, 0.0], [2.0, 0.0]])
+    # a line of 2 units per frame: its slope in units per second, NaN without 2 values
+    line = np.array([[0.0], [2.0], [4.0], [6.0]])
+    line_finite, _, _, line_centred, _ = _centred(line)
+    slope = _slope(4, line_finite, line_centred, np.array([[4.0], [3.0]]), np.array([[0.0], [3.0]]), starts, stops)
+    np.testing.assert_allclose(slope, [[2.0 * FRAME_RATE], [2.0 * FRAME_RATE]])
+    results, n_steps = _step_statistics(finite, filled, count, starts, stops, {"mean_abs_diff", "flag_frac"})
+    np.testing.assert_array_equal(n_steps[:, 0], [1.0, 0.0])  # only frames 0-1 are a step of present frames
+    np.testing.assert_array_equal(results["mean_abs_diff"][:, 0], [2.0, np.nan])
+    np.testing.assert_array_equal(results["flag_frac"][:, 0], [1.0, 1.0])
+    assert _step_statistics(finite, filled, count, starts, stops, {"mean"}) == ({}, None)
+    order = _window_statistics(values, np.array([0]), 4, ["min", "q50", "max"], None, count[:1], None)
+    np.testing.assert_allclose([order[s][0, 0] for s in ("min", "q50", "max")], [1.0, 3.0, 5.0])
+    assert np.isnan(order["q50"][0, 1])

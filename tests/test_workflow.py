@@ -253,3 +253,24 @@ def test_dot_files_and_unreadable_entries_do_not_break_the_fingerprint(dataset, 
     (data / "train" / "dangling.csv").symlink_to(data / "nowhere.csv")
     assert dataset_fingerprint(data, "train") != key
     assert dataset_fingerprint(data, "test") != dataset_fingerprint(data, "train")
+
+
+def test_featurize_split_writes_a_split_with_its_schema_and_returns_its_columns(tmp_path):
+    from emo_gbm.workflow import _featurize_split, _featurizer_metadata, dataset_fingerprint
+
+    data, out = tmp_path / "data", tmp_path / "features"
+    generate(data, scale=0.01)
+    out.mkdir()
+    metadata = {"length": 400, "hop": PREDICT_HOP, "stats": "default", "split": "test", "data": str(data),
+                "fingerprint": dataset_fingerprint(data, "test")}
+    columns = _featurize_split(data, out, "test", metadata, None, False, 1, False)
+    assert set(columns) <= set(MODALITIES) and columns
+    assert all(isinstance(c, tuple) for c in columns.values())
+    assert metadata["schema"]["modalities"] == list(columns)
+    assert _featurizer_metadata(out / "test.parquet") == metadata
+    assert (out / "test_recordings.parquet").is_file() and not (out / "train_frames.parquet").exists()
+    # the split changed meanwhile: the window table is removed, not left with a wrong key
+    metadata["fingerprint"] = "0" * 16
+    with pytest.raises(ValueError, match="changed while its features were computed"):
+        _featurize_split(data, out, "test", metadata, None, False, 1, False)
+    assert not (out / "test.parquet").exists()

@@ -77,6 +77,35 @@ def draw_dropout(rng, n_samples, n_units, rate):
     return np.where(rng.random_sample(n_samples) < rate, chosen, -1)
 
 
+def draw_dropouts(rng, n_rows, unit_of, rate, sequences):
+    """The dropout units blanked in each row (-1: none) for the base models, drawn per row, and
+    for the meta-learner, drawn per sequence (per row without ``sequences``), in that order from
+    ``rng``. With a single unit there is no other one to lean on: nothing is blanked then.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> base, meta = draw_dropouts(np.random.RandomState(0), 4, {"a": 0, "b": 1}, 0.5, ["r", "r", "s", "s"])
+    >>> base.shape, bool(meta[0] == meta[1]), bool(meta[2] == meta[3])
+    ((4,), True, True)
+    """
+    n_units = max(unit_of.values()) + 1
+    # With a single modality there is no other one to lean on: blanking it only corrupts training.
+    rate = rate if n_units > 1 else 0.0
+    base = draw_dropout(rng, n_rows, n_units, rate)
+    codes = sequence_codes(sequences, n_rows)
+    return base, draw_dropout(rng, codes.max() + 1, n_units, rate)[codes]
+
+
+def one_per_row(X, values, name):
+    """``values`` (e.g. the groups or sequences of the rows) as an array, checked to have one
+    entry per row of ``X``."""
+    values = np.asarray(values)
+    if values.ndim != 1 or values.shape[0] != X.shape[0]:
+        raise ValueError(f"{name} has shape {values.shape}, expected ({X.shape[0]},)")
+    return values
+
+
 def missing_fractions(X, missing_positions):
     """The missing-fraction columns of ``X`` in :func:`missing_order`, NaN read as 1 (absent)."""
     columns = [np.nan_to_num(X[:, p].astype(np.float64), nan=1.0) for p in missing_order(missing_positions)]

@@ -1,5 +1,6 @@
 """The stack's base models: fold models of every candidate of every block, the choice of each
-block's candidate and boosting rounds by out-of-fold log-loss, and the refits on all rows."""
+block's candidate and boosting rounds by out-of-fold log-loss, the refits on all rows, and
+their posteriors."""
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -11,6 +12,7 @@ from emo_gbm.model_selection import (
     choose_rounds,
     fit_block,
     lowest_log_loss,
+    proba_all_classes,
     round_checkpoints,
     with_rounds,
 )
@@ -51,7 +53,6 @@ def fit_base_models(estimators, base_grid, blocks, missing_positions, folds, X, 
     """
     n_classes, names = int(y.max()) + 1, list(blocks)
     grid = block_grid(base_grid, names)
-    searched = set(base_grid or {})
     candidates = {n: [clone(estimators[n]).set_params(**params) for params in grid[n]] for n in names}
     checkpoints = {}
     for n in names:
@@ -69,21 +70,10 @@ def fit_base_models(estimators, base_grid, blocks, missing_positions, folds, X, 
         for b, n, k in jobs
         for train, valid in folds
     )
-    fitted = {key: {} for key in ("base_oof_proba_", "n_rounds_", "round_losses_", "base_params_", "base_scores_")}
-    chosen, lowest = {}, {}
-    for j, (b, n, k) in enumerate(jobs):
-        oof, rounds, losses = choose_rounds(
-            folds, fold_results[j * len(folds) : (j + 1) * len(folds)], checkpoints[n], y, sample_weight,
-            tuned=checkpoints[n] != [None],
-        )
-        loss = lowest_log_loss(oof[None], y, sample_weight)[1][0]
-        if n in searched:
-            fitted["base_scores_"].setdefault(n, []).append(dict(grid[n][k], log_loss=float(loss)))
-        if n not in lowest or loss < lowest[n]:
-            lowest[n], chosen[n] = loss, candidates[n][k]
-            fitted["base_oof_proba_"][n], fitted["n_rounds_"][n], fitted["round_losses_"][n] = oof, rounds, losses
-            if n in searched:
-                fitted["base_params_"][n] = grid[n][k]
+    fitted, chosen = _choose_candidates(
+        [(n, k) for _, n, k in jobs], fold_results, folds, checkpoints, candidates, grid, set(base_grid or {}), y,
+        sample_weight,
+    )
     # Only the refits' answers for a blank input are used (the same in every fold's rows).
     all_rows = np.arange(X.shape[0])
     refits = Parallel(n_jobs=n_jobs)(
@@ -98,3 +88,55 @@ def fit_base_models(estimators, base_grid, blocks, missing_positions, folds, X, 
         fitted["estimators_"][n], fitted["base_classes_"][n] = model, model_classes
         fitted["blank_proba_"][n] = None if blank_proba is None else blank_proba[0]
     return fitted
+
+
+def _choose_candidates(jobs, fold_results, folds, checkpoints, candidates, grid, searched, y, sample_weight):
+    """Each block's candidate (and its boosting rounds) of lowest out-of-fold log-loss.
+
+    ``jobs`` are the ``(block, candidate index)`` of the fold fits, whose results are
+    ``fold_results``, ``len(folds)`` for each job in turn; the first of equal losses wins.
+    Returns the stacker's attributes ``base_oof_proba_``, ``n_rounds_``, ``round_losses_``,
+    ``base_params_`` and ``base_scores_`` (those two for the blocks ``searched`` only), and
+    block name -> the chosen candidate (unfitted).
+    """
+    fitted = {key: {} for key in ("base_oof_proba_", "n_rounds_", "round_losses_", "base_params_", "base_scores_")}
+    chosen, lowest = {}, {}
+    for j, (n, k) in enumerate(jobs):
+        oof, rounds, losses = choose_rounds(
+            folds, fold_results[j * len(folds) : (j + 1) * len(folds)], checkpoints[n], y, sample_weight,
+            tuned=checkpoints[n] != [None],
+        )
+        loss = lowest_log_loss(oof[None], y, sample_weight)[1][0]
+        if n in searched:
+            fitted["base_scores_"].setdefault(n, []).append(dict(grid[n][k], log_loss=float(loss)))
+        if n not in lowest or loss < lowest[n]:
+            lowest[n], chosen[n] = loss, candidates[n][k]
+            fitted["base_oof_proba_"][n], fitted["n_rounds_"][n], fitted["round_losses_"][n] = oof, rounds, losses
+            if n in searched:
+                fitted["base_params_"][n] = grid[n][k]
+    return fitted, chosen
+
+
+def base_proba(estimators, blocks, base_classes, X, n_classes, n_jobs=1):
+    """Each base model's posteriors (all ``n_classes``) for the rows of ``X``, in parallel.
+
+    Parameters
+    ----------
+    estimators : dict of str to classifier
+        The refitted base models (the stacker's ``estimators_``).
+    blocks : dict of str to ndarray of int
+    base_classes : dict of str to ndarray of int
+        The stacker's ``base_classes_``.
+    X : ndarray of shape (n_samples, n_features)
+    n_classes : int
+    n_jobs : int, default=1
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_samples, n_classes)
+    """
+    names = list(blocks)
+    probas = Parallel(n_jobs=n_jobs)(
+        delayed(proba_all_classes)(estimators[n], X[:, blocks[n]], n_classes, base_classes[n]) for n in names
+    )
+    return dict(zip(names, probas))

@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 from sklearn.base import clone
 
+from emo_gbm.ensemble._defaults import default_base_estimator
 from emo_gbm.model_selection import param_combinations
 
 
@@ -157,3 +158,25 @@ def block_grid(base_grid, block_names):
         if name not in block_names:
             raise ValueError(f"base_grid names block {name!r}, which modality_columns does not define")
     return {name: param_combinations(grid.get(name, {}), f"base_grid[{name!r}]") for name in block_names}
+
+
+def block_estimators(estimator, block_names):
+    """Block name -> its base classifier: ``estimator`` for every block (None:
+    :func:`~emo_gbm.ensemble._defaults.default_base_estimator`), or its entry when it is a dict.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> sorted(block_estimators(None, ["a", "b"]))
+    ['a', 'b']
+    >>> block_estimators({"a": LogisticRegression()}, ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    ValueError: estimator is a dict without an entry for block 'b'
+    """
+    if not isinstance(estimator, dict):
+        return {name: default_base_estimator() if estimator is None else estimator for name in block_names}
+    for name in block_names:
+        if name not in estimator:
+            raise ValueError(f"estimator is a dict without an entry for block {name!r}")
+    return {name: estimator[name] for name in block_names}

@@ -84,6 +84,26 @@ class PooledLogisticRegression(ClassifierMixin, BaseEstimator):
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
 
+    def _set_expert_layout(self, n_columns):
+        """Set ``expert_width_`` (columns per expert block) and ``expert_columns_`` (the column
+        of each class of ``classes_`` in a block), checked against the labels and the
+        ``n_columns`` of ``X``."""
+        n_classes = self.classes_.size
+        if self.n_expert_classes is None:
+            self.expert_width_, self.expert_columns_ = n_classes, np.arange(n_classes)
+        else:
+            width = int(self.n_expert_classes)
+            if not np.issubdtype(self.classes_.dtype, np.integer) or self.classes_.min() < 0 or self.classes_.max() >= width:
+                raise ValueError(
+                    f"with n_expert_classes={width} the labels must be integers 0..{width - 1}, got {self.classes_.tolist()}"
+                )
+            self.expert_width_, self.expert_columns_ = width, self.classes_.astype(np.int64)
+        if self.n_experts * self.expert_width_ > n_columns:
+            raise ValueError(
+                f"{self.n_experts} experts of {self.expert_width_} columns need {self.n_experts * self.expert_width_} "
+                f"columns, X has {n_columns}"
+            )
+
     def _expert_slices(self, X):
         """The experts' log-posteriors of the classes in ``classes_``: shape (n_experts, n, n_classes)."""
         width = self.expert_width_
@@ -116,20 +136,7 @@ class PooledLogisticRegression(ClassifierMixin, BaseEstimator):
         n_classes = self.classes_.size
         if n_classes < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes, got 1 class")
-        if self.n_expert_classes is None:
-            self.expert_width_, self.expert_columns_ = n_classes, np.arange(n_classes)
-        else:
-            width = int(self.n_expert_classes)
-            if not np.issubdtype(self.classes_.dtype, np.integer) or self.classes_.min() < 0 or self.classes_.max() >= width:
-                raise ValueError(
-                    f"with n_expert_classes={width} the labels must be integers 0..{width - 1}, got {self.classes_.tolist()}"
-                )
-            self.expert_width_, self.expert_columns_ = width, self.classes_.astype(np.int64)
-        if self.n_experts * self.expert_width_ > X.shape[1]:
-            raise ValueError(
-                f"{self.n_experts} experts of {self.expert_width_} columns need {self.n_experts * self.expert_width_} "
-                f"columns, X has {X.shape[1]}"
-            )
+        self._set_expert_layout(X.shape[1])
         weight = _check_sample_weight(sample_weight, X)
         experts = self._expert_slices(X)
         # An expert constant over the rows (e.g. a modality absent from all of them) only

@@ -6,39 +6,22 @@ the inputs of a meta-learner. scikit-learn's ``StackingClassifier`` cannot pass 
 its splitter, and overlapping windows of one recording (or one actor) must never sit on both
 sides of a fold, so this is its own small estimator; ``fit`` delegates to the pieces it is
 made of: grouped folds and round selection (:mod:`emo_gbm.model_selection`), the blocks
-(:mod:`emo_gbm.ensemble._blocks`), dropout and absent modalities
-(:mod:`emo_gbm.ensemble._absence`).
+(:mod:`emo_gbm.ensemble._blocks`), the base models (:mod:`emo_gbm.ensemble._base_models`),
+the meta-learners and fall-backs (:mod:`emo_gbm.ensemble._meta`), dropout and absent
+modalities (:mod:`emo_gbm.ensemble._absence`).
 """
 
 import numpy as np
-from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.dummy import DummyClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from emo_gbm.ensemble._absence import (
-    absent_masks,
-    draw_dropout,
-    dropout_units,
-    missing_fractions,
-    missing_order,
-    present_blocks,
-    sequence_codes,
-)
-from emo_gbm.ensemble._base_models import fit_base_models
-from emo_gbm.ensemble._blocks import resolve_block_params
-from emo_gbm.ensemble._defaults import PROBA_FLOOR, default_base_estimator, default_final_estimator, final_grid
-from emo_gbm.model_selection import (
-    fit_and_predict,
-    fit_weighted,
-    lowest_log_loss,
-    make_folds,
-    proba_all_classes,
-    take_rows,
-    with_seed,
-)
+from emo_gbm.ensemble._absence import absent_masks, draw_dropouts, dropout_units, missing_fractions, one_per_row
+from emo_gbm.ensemble._base_models import base_proba, fit_base_models
+from emo_gbm.ensemble._blocks import block_estimators, resolve_block_params
+from emo_gbm.ensemble._meta import absence_proba, fit_meta, meta_features
+from emo_gbm.model_selection import make_folds, proba_all_classes
 
 
 class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
@@ -253,8 +236,8 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         if not 0.0 <= self.modality_dropout < 1.0:
             raise ValueError(f"modality_dropout must be in [0, 1), got {self.modality_dropout!r}")
-        groups = None if groups is None else self._one_per_row(X, groups, "groups")
-        sequences = None if sequences is None else self._one_per_row(X, sequences, "sequences")
+        groups = None if groups is None else one_per_row(X, groups, "groups")
+        sequences = None if sequences is None else one_per_row(X, sequences, "sequences")
         self.classes_, y = np.unique(y, return_inverse=True)
         if self.classes_.size < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes, got 1 class")
@@ -267,183 +250,26 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         # Dropout blanks a modality (every block of its missing-fraction column); the
         # meta-learner's dropout blanks it in whole sequences (rows, without them).
         unit_of = dropout_units(self.missing_positions_)
-        n_units = max(unit_of.values()) + 1
-        # With a single modality there is no other one to lean on: blanking it only corrupts training.
-        rate = self.modality_dropout if n_units > 1 else 0.0
-        base_dropout = draw_dropout(rng, X.shape[0], n_units, rate)
-        codes = sequence_codes(sequences, X.shape[0])
-        meta_dropout = draw_dropout(rng, codes.max() + 1, n_units, rate)[codes]
+        base_dropout, meta_dropout = draw_dropouts(rng, X.shape[0], unit_of, self.modality_dropout, sequences)
         seeds = rng.randint(2**31 - 1, size=len(self.blocks_))
         fitted = fit_base_models(
-            self._block_estimators(), self.block_params_["base_grid"], self.blocks_, self.missing_positions_,
-            self.folds_, X, y, sample_weight, seeds, {n: base_dropout == unit_of[n] for n in self.blocks_},
-            with_blank=self.modality_dropout > 0, n_jobs=self.n_jobs,
+            block_estimators(self.block_params_["estimator"], self.blocks_), self.block_params_["base_grid"],
+            self.blocks_, self.missing_positions_, self.folds_, X, y, sample_weight, seeds,
+            {n: base_dropout == unit_of[n] for n in self.blocks_}, with_blank=self.modality_dropout > 0,
+            n_jobs=self.n_jobs,
         )
         for name, value in fitted.items():
             setattr(self, name, value)
         fractions = missing_fractions(X, self.missing_positions_)
-        oof_dropped, fractions_dropped = self._dropped_inputs(fractions, meta_dropout, unit_of)
-        meta_clean = self._meta_features(self.base_oof_proba_, fractions)
-        meta_train = self._meta_features(oof_dropped, fractions_dropped)
-        final_seed = int(rng.randint(2**31 - 1))
-        best = self._fit_meta_learner(meta_train, meta_clean, y, sample_weight, final_seed)
-        order = missing_order(self.missing_positions_)
-        self.absence_units_ = [tuple(n for n in self.blocks_ if self.missing_positions_[n] == p) for p in order]
-        self.absence_estimators_, self.absence_blocks_ = {}, {}
-        masks = absent_masks(fractions, sequences)
-        if self.meta_per_absence and len(order) > 1:
-            self._fit_absence_meta(best, final_seed, oof_dropped, fractions_dropped, fractions, y, sample_weight, masks)
-        # A base model alone, where its out-of-fold posteriors beat the meta-learner's.
-        main_rows = ~np.isin(masks, list(self.absence_estimators_))
-        self.final_block_ = self._fallback(np.flatnonzero(main_rows), 0, y, sample_weight)
+        meta_dropped = {n: meta_dropout == unit_of[n] for n in self.blocks_}
+        fitted = fit_meta(self, fractions, meta_dropped, y, sample_weight, sequences, int(rng.randint(2**31 - 1)))
+        for name, value in fitted.items():
+            setattr(self, name, value)
         return self
-
-    @staticmethod
-    def _one_per_row(X, values, name):
-        values = np.asarray(values)
-        if values.ndim != 1 or values.shape[0] != X.shape[0]:
-            raise ValueError(f"{name} has shape {values.shape}, expected ({X.shape[0]},)")
-        return values
-
-    def _dropped_inputs(self, fractions, meta_dropout, unit_of):
-        """The base models' out-of-fold posteriors and the missing fractions as the
-        meta-learner is trained on them: blanked where its dropout blanks a modality."""
-        order = missing_order(self.missing_positions_)
-        oof_dropped, fractions_dropped = {}, fractions.copy()
-        for n in self.blocks_:
-            column = None
-            if self.missing_positions_[n] is not None:
-                column = order.index(self.missing_positions_[n])
-                fractions_dropped[meta_dropout == unit_of[n], column] = 1.0
-            blank = self.blank_proba_[n]
-            if blank is None:
-                oof_dropped[n] = self.base_oof_proba_[n]
-                continue
-            # A blank input says nothing, so its out-of-fold posterior is the same in every
-            # fold: the refit's answer, as at prediction. Each fold model's own blank answer
-            # would differ slightly by fold, a difference the meta-learner could only overfit.
-            if column is not None:
-                self.base_oof_proba_[n][fractions[:, column] >= 1.0] = blank
-            oof_dropped[n] = self.base_oof_proba_[n].copy()
-            oof_dropped[n][meta_dropout == unit_of[n]] = blank
-        return oof_dropped, fractions_dropped
-
-    def _fit_meta_learner(self, meta_train, meta_clean, y, sample_weight, seed):
-        """Choose the meta-learner's setting by its out-of-fold log-loss (every fold and setting
-        in parallel) and fit it on all rows; returns the chosen unfitted candidate."""
-        n_classes = self.classes_.size
-        final = default_final_estimator() if self.final_estimator is None else self.final_estimator
-        settings = final_grid(self.final_grid, self.final_estimator)
-        candidates = [self._told_experts(clone(final).set_params(**params), 0) for params in settings]
-        staged = np.zeros((len(candidates), meta_train.shape[0], n_classes))
-        jobs = []
-        for train, valid in self.folds_:
-            if np.unique(y[train]).size < 2:  # the same prior whatever the setting
-                prior = DummyClassifier(strategy="prior").fit(meta_train[train], y[train])
-                staged[:, valid] = proba_all_classes(prior, meta_clean[valid], n_classes)
-                continue
-            jobs += [(k, train, valid) for k in range(len(candidates))]
-        fold_probas = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_and_predict)(
-                with_seed(candidates[k], seed), meta_train[train], y[train], take_rows(sample_weight, train),
-                meta_clean[valid], n_classes,
-            )
-            for k, train, valid in jobs
-        )
-        for (k, _, valid), proba in zip(jobs, fold_probas):
-            staged[k, valid] = proba
-        best, losses = lowest_log_loss(staged, y, sample_weight)
-        self.final_params_ = settings[best]
-        self.final_scores_ = [dict(params, log_loss=float(loss)) for params, loss in zip(settings, losses)]
-        self.oof_proba_ = staged[best]
-        self.final_estimator_ = fit_weighted(with_seed(candidates[best], seed), meta_train, y, sample_weight)
-        return candidates[best]
-
-    def _fit_absence_meta(self, final, seed, oof_dropped, fractions_dropped, fractions, y, sample_weight, masks):
-        """The meta-learner of each set of absent modalities (``meta_per_absence``), and the
-        out-of-fold posteriors of the training rows whose sequence lacks such a set."""
-        subsets = range(1, 2 ** len(missing_order(self.missing_positions_)) - 1)
-        meta = {mask: self._meta_features(oof_dropped, fractions_dropped, mask) for mask in subsets}
-        jobs = [(mask, np.arange(y.shape[0]), None) for mask in subsets]
-        for mask in np.unique(masks):
-            if mask in meta:
-                for train, valid in self.folds_:
-                    rows = valid[masks[valid] == mask]
-                    if rows.size and np.unique(y[train]).size > 1:
-                        jobs.append((mask, train, rows))
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_weighted)(
-                with_seed(self._told_experts(final, mask), seed), meta[mask][train], y[train],
-                take_rows(sample_weight, train),
-            )
-            for mask, train, _ in jobs
-        )
-        for (mask, _, rows), model in zip(jobs, results):
-            if rows is None:
-                self.absence_estimators_[int(mask)] = model
-            else:  # out-of-fold rows: the clean meta-features (no dropout), as for the main meta-learner
-                clean = self._meta_features({n: p[rows] for n, p in self.base_oof_proba_.items()}, fractions[rows], mask)
-                self.oof_proba_[rows] = proba_all_classes(model, clean, self.classes_.size)
-        for mask in map(int, np.unique(masks)):
-            if mask in self.absence_estimators_:
-                block = self._fallback(np.flatnonzero(masks == mask), mask, y, sample_weight)
-                if block is not None:
-                    self.absence_blocks_[mask] = block
-
-    def _fallback(self, rows, absent, y, sample_weight):
-        """With ``base_fallback``: the base model (of a modality not in bit mask ``absent``)
-        whose out-of-fold posteriors on ``rows`` have a lower log-loss than ``oof_proba_``
-        there, which then takes its place; else None."""
-        if not self.base_fallback or not rows.size:
-            return None
-        weight = take_rows(sample_weight, rows)
-        best_loss = lowest_log_loss(self.oof_proba_[rows][None], y[rows], weight)[1][0]
-        chosen = None
-        for name in present_blocks(self.missing_positions_, absent):
-            loss = lowest_log_loss(self.base_oof_proba_[name][rows][None], y[rows], weight)[1][0]
-            if loss < best_loss:
-                best_loss, chosen = loss, name
-        if chosen is not None:
-            self.oof_proba_[rows] = self.base_oof_proba_[chosen][rows]
-        return chosen
-
-    def _meta_features(self, block_proba, fractions, absent=0):
-        """Log-posteriors of every block, then the missing fractions; without the blocks and
-        missing fractions of the modalities in bit mask ``absent``."""
-        kept = [i for i in range(fractions.shape[1]) if not absent >> i & 1]
-        names = present_blocks(self.missing_positions_, absent)
-        logs = [np.log(np.clip(block_proba[name], PROBA_FLOOR, 1.0)) for name in names]
-        return np.hstack(logs + [fractions[:, kept]])
-
-    def _told_experts(self, estimator, absent):
-        """A meta-learner with ``n_experts`` and ``n_expert_classes`` parameters (as
-        :class:`~emo_gbm.ensemble.pooling.PooledLogisticRegression`) told which of its inputs are the
-        log-posteriors of the blocks outside the modalities in bit mask ``absent``."""
-        params = estimator.get_params(deep=False)
-        if "n_experts" not in params or "n_expert_classes" not in params:
-            return estimator
-        n_experts = len(present_blocks(self.missing_positions_, absent))
-        return clone(estimator).set_params(n_experts=n_experts, n_expert_classes=self.classes_.size)
-
-    def _block_estimators(self):
-        """Block name -> its base classifier."""
-        estimator = self.block_params_["estimator"]
-        if not isinstance(estimator, dict):
-            return {name: default_base_estimator() if estimator is None else estimator for name in self.blocks_}
-        for name in self.blocks_:
-            if name not in estimator:
-                raise ValueError(f"estimator is a dict without an entry for block {name!r}")
-        return {name: estimator[name] for name in self.blocks_}
 
     def _base_proba(self, X):
         """Each base model's posteriors (all classes) for the rows of ``X``, in parallel."""
-        names = list(self.blocks_)
-        probas = Parallel(n_jobs=self.n_jobs)(
-            delayed(proba_all_classes)(self.estimators_[n], X[:, self.blocks_[n]], self.classes_.size,
-                                       self.base_classes_[n])
-            for n in names
-        )
-        return dict(zip(names, probas))
+        return base_proba(self.estimators_, self.blocks_, self.base_classes_, X, self.classes_.size, self.n_jobs)
 
     def predict_proba(self, X, sequences=None):
         """Posterior of each class.
@@ -461,24 +287,17 @@ class StackedModalityClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "final_estimator_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=[np.float32, np.float64])
-        sequences = None if sequences is None else self._one_per_row(X, sequences, "sequences")
-        n_classes = self.classes_.size
+        sequences = None if sequences is None else one_per_row(X, sequences, "sequences")
         block_proba = self._base_proba(X)
         fractions = missing_fractions(X, self.missing_positions_)
         if self.final_block_ is not None:
             proba = block_proba[self.final_block_].copy()
         else:
-            proba = proba_all_classes(self.final_estimator_, self._meta_features(block_proba, fractions), n_classes)
-        masks = absent_masks(fractions, sequences) if self.absence_estimators_ else np.zeros(0, dtype=np.int64)
-        for mask in map(int, np.unique(masks)):
-            if mask not in self.absence_estimators_:
-                continue
-            rows = np.flatnonzero(masks == mask)
-            if mask in self.absence_blocks_:
-                proba[rows] = block_proba[self.absence_blocks_[mask]][rows]
-                continue
-            meta = self._meta_features({n: p[rows] for n, p in block_proba.items()}, fractions[rows], mask)
-            proba[rows] = proba_all_classes(self.absence_estimators_[mask], meta, n_classes)
+            meta = meta_features(block_proba, fractions, self.missing_positions_)
+            proba = proba_all_classes(self.final_estimator_, meta, self.classes_.size)
+        if self.absence_estimators_:
+            absence_proba(proba, block_proba, fractions, absent_masks(fractions, sequences), self.absence_estimators_,
+                          self.absence_blocks_, self.missing_positions_)
         return proba
 
     def predict(self, X, sequences=None):

@@ -110,16 +110,40 @@ def _column_statistics(values, starts, stops, length, stat_names):
     ``values`` is NaN wherever the modality is missing. Returns (n_windows, n_columns,
     n_stats) float64.
     """
+    needs = set(stat_names)
+    finite, filled, centre, centred, column_count = _centred(values)
+    count, centred_sum, mean_centred, results = _means(finite, centred, centre, starts, stops, needs)
+    results.update(_spread(values, centred, column_count, count, mean_centred, starts, stops, needs))
+    if "slope" in needs:
+        results["slope"] = _slope(values.shape[0], finite, centred, count, centred_sum, starts, stops)
+    step_results, n_steps = _step_statistics(finite, filled, count, starts, stops, needs)
+    results.update(step_results)
+    results.update(_window_statistics(values, starts, length, stat_names, results.get("mean"), count, n_steps))
+    return np.stack([results[s] for s in stat_names], axis=-1)
+
+
+def _centred(values):
+    """Where ``values`` is finite, the values with 0 elsewhere (float64), each column's mean
+    (``centre``, 0 for a column without values), the values minus it (0 where not finite) and
+    each column's count of finite values: ``(finite, filled, centre, centred, column_count)``.
+
+    Centring on the recording's mean keeps the cumulative sums small, so that the variance
+    E[x^2] - E[x]^2 of a window does not lose its digits to cancellation.
+    """
     finite = np.isfinite(values)
     filled = np.where(finite, values, 0.0).astype(np.float64)
-    # Centring on the recording's mean keeps the cumulative sums small, so that the variance
-    # E[x^2] - E[x]^2 of a window does not lose its digits to cancellation.
     column_count = finite.sum(axis=0)
     centre = _divide(filled.sum(axis=0), column_count)
     centre = np.where(np.isfinite(centre), centre, 0.0)
     centred = np.where(finite, filled - centre, 0.0)
+    return finite, filled, centre, centred, column_count
+
+
+def _means(finite, centred, centre, starts, stops, needs):
+    """Each window's count of finite values and, when ``needs`` asks for a statistic made from
+    them, its sum of the centred values and their mean; returns those three (None when not
+    made) and the statistics ``mean``, ``mean_dev`` and ``half_diff`` among ``needs``."""
     results = {}
-    needs = set(stat_names)
     n_windows = len(starts)
     if "half_diff" in needs:
         # The halves' counts and sums come out of the same cumulative sums as the windows'
@@ -130,6 +154,7 @@ def _column_statistics(values, starts, stops, length, stat_names):
         query_starts, query_stops = starts, stops
     count_and_halves = _window_sums(finite, query_starts, query_stops)
     count = count_and_halves[:n_windows]
+    centred_sum = mean_centred = None
     if needs & {"mean", "std", "slope", "mean_dev", "acf", "crossing_rate", "std_rel", "half_diff"}:
         sum_and_halves = _window_sums(centred, query_starts, query_stops)
         centred_sum = sum_and_halves[:n_windows]
@@ -139,6 +164,13 @@ def _column_statistics(values, starts, stops, length, stat_names):
     if "half_diff" in needs:
         half_means = _divide(sum_and_halves[n_windows:], count_and_halves[n_windows:])
         results["half_diff"] = half_means[n_windows:] - half_means[:n_windows]
+    return count, centred_sum, mean_centred, results
+
+
+def _spread(values, centred, column_count, count, mean_centred, starts, stops, needs):
+    """The statistics ``std``, ``std_rel`` and ``acf`` among ``needs``, from the centred values
+    and each window's count of finite values and mean of the centred values."""
+    results = {}
     if needs & {"std", "std_rel", "acf"}:
         mean_square = _divide(_window_sums(centred**2, starts, stops), count)
         variance = mean_square - mean_centred**2
@@ -154,21 +186,32 @@ def _column_statistics(values, starts, stops, length, stat_names):
         results["std_rel"][count == 0] = np.nan
     if "acf" in needs:
         results["acf"] = _lag_autocorrelation(values, variance, starts, stops, ACF_LAG)
-    if "slope" in needs:
-        # Least-squares slope against time in seconds; the frame index is taken relative to
-        # the window start so the sums stay small.
-        frame_index = np.arange(values.shape[0], dtype=np.float64)[:, None]
-        sum_t = _window_sums(finite * frame_index, starts, stops)
-        sum_tt = _window_sums(finite * frame_index**2, starts, stops)
-        sum_tx = _window_sums(centred * frame_index, starts, stops)
-        covariance = count * sum_tx - sum_t * centred_sum
-        spread = count * sum_tt - sum_t**2
-        results["slope"] = _divide(covariance, spread) * FRAME_RATE
-        results["slope"][count < 2] = np.nan
+    return results
+
+
+def _slope(n_frames, finite, centred, count, centred_sum, starts, stops):
+    """Least-squares slope of each window's values against time in seconds (NaN with fewer
+    than 2 values); the frame index is taken relative to the window start so the sums stay small."""
+    frame_index = np.arange(n_frames, dtype=np.float64)[:, None]
+    sum_t = _window_sums(finite * frame_index, starts, stops)
+    sum_tt = _window_sums(finite * frame_index**2, starts, stops)
+    sum_tx = _window_sums(centred * frame_index, starts, stops)
+    covariance = count * sum_tx - sum_t * centred_sum
+    spread = count * sum_tt - sum_t**2
+    slope = _divide(covariance, spread) * FRAME_RATE
+    slope[count < 2] = np.nan
+    return slope
+
+
+def _step_statistics(finite, filled, count, starts, stops, needs):
+    """The statistics of consecutive frames ``mean_abs_diff``, ``flag_frac`` and
+    ``flag_rise_rate`` among ``needs``, and each window's number of steps between two finite
+    frames (None unless ``mean_abs_diff`` or ``crossing_rate`` needs it)."""
+    results, n_steps = {}, None
+    # Step t joins frames t and t+1: it is inside [start, stop) when start <= t < stop - 1.
+    step_stops = np.maximum(stops - 1, starts)
     if needs & {"mean_abs_diff", "crossing_rate"}:
         step_finite = finite[1:] & finite[:-1]
-        # Step t joins frames t and t+1: it is inside [start, stop) when start <= t < stop - 1.
-        step_stops = np.maximum(stops - 1, starts)
         n_steps = _window_sums(step_finite, starts, step_stops)
     if "mean_abs_diff" in needs:
         step = np.where(step_finite, np.abs(filled[1:] - filled[:-1]), 0.0)
@@ -177,24 +220,30 @@ def _column_statistics(values, starts, stops, length, stat_names):
         flag_set = finite & (filled > 0.5)
         results["flag_frac"] = _divide(_window_sums(flag_set, starts, stops), count)
         rise = flag_set[1:] & finite[:-1] & ~flag_set[:-1]
-        step_stops = np.maximum(stops - 1, starts)
         rises = _window_sums(rise, starts, step_stops)
         results["flag_rise_rate"] = _divide(rises * FRAME_RATE, count)
+    return results, n_steps
+
+
+def _window_statistics(values, starts, length, stat_names, window_mean, count, n_steps):
+    """The statistics read from a copy of every window: ``crossing_rate`` (crossings of
+    ``window_mean``) and the order statistics, among ``stat_names``."""
+    results = {}
     order_needed = [s for s in stat_names if s in _ORDER_STATISTICS]
-    if order_needed or "crossing_rate" in needs:
-        # One copy of the windows serves both: crossings read it in time order, then the
-        # order statistics sort it in place.
-        windows = _windows(values, starts, length)
-    if "crossing_rate" in needs:
-        crossings = _mean_crossings(windows, results["mean"])
+    if not order_needed and "crossing_rate" not in stat_names:
+        return results
+    # One copy of the windows serves both: crossings read it in time order, then the
+    # order statistics sort it in place.
+    windows = _windows(values, starts, length)
+    if "crossing_rate" in stat_names:
+        crossings = _mean_crossings(windows, window_mean)
         rate = _divide(crossings * FRAME_RATE, count)
         results["crossing_rate"] = np.where(n_steps > 0, rate, np.nan)
     if order_needed:
         # NaN sort to the end, so the k finite values of a window are its first k entries.
         windows.sort(axis=-1)
-        sorted_windows = windows
         int_count = count.astype(np.int64)
         for name in order_needed:
             q = {"min": 0.0, "max": 1.0}.get(name, _QUANTILES.get(name))
-            results[name] = _order_statistic(sorted_windows, int_count, q)
-    return np.stack([results[s] for s in stat_names], axis=-1)
+            results[name] = _order_statistic(windows, int_count, q)
+    return results

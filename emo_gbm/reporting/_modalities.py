@@ -156,13 +156,41 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
     pathlib.Path
         ``BUILD/modalities.json``.
     """
+    data_dir, build_dir = Path(data_dir), Path(build_dir)
+    model_path = _check_modality_inputs(data_dir, build_dir, split, pipeline)
+    scores = _score_conditions(data_dir, build_dir, model_path, split, pipeline, train_single, baseline, seed, n_jobs,
+                               progress)
+    payload = {
+        "split": split,
+        "data": str(data_dir),
+        "build": str(build_dir),
+        "pipeline": pipeline,
+        "baseline": scores["baseline"],
+        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "method": _method(split, pipeline),
+        "conditions": scores["conditions"],
+        "smoothing": scores["smoothing"],
+        "smoothing_default": scores["smoothing_default"],
+        "early_fusion": scores["early_fusion"],
+    }
+    path = build_dir / "modalities.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _score_conditions(data_dir, build_dir, model_path, split, pipeline, train_single, baseline, seed, n_jobs,
+                      progress):
+    """The scores of the modality table (the parameters as for :func:`run_modality_table`):
+    ``conditions`` (a row per condition with its ``stack``, ``trained``, ``baseline`` and
+    ``baseline_trained`` scores), ``smoothing`` (each smoother on all four modalities) and
+    ``smoothing_default``, ``early_fusion``, and ``baseline`` (the BiLSTM used, or None)."""
     from tqdm.auto import tqdm
 
     from emo_gbm.modelio import load_model
     from emo_gbm.pipelines import SINGLE_MODALITY, STACKED_WITHOUT
 
-    data_dir, build_dir = Path(data_dir), Path(build_dir)
-    model_path = _check_modality_inputs(data_dir, build_dir, split, pipeline)
     windows, n_frames, truths = _read_test_windows(data_dir, build_dir, split)
     model = load_model(model_path)
     if hasattr(model, "set_n_jobs"):
@@ -192,24 +220,8 @@ def run_modality_table(data_dir, build_dir, split="test", pipeline="stacked_gbm"
         baseline_info = _baseline_deleted_at_test(by_name, baseline_path, data_dir, split, conditions, truths,
                                                   n_jobs, bar)
     bar.close()
-    payload = {
-        "split": split,
-        "data": str(data_dir),
-        "build": str(build_dir),
-        "pipeline": pipeline,
-        "baseline": baseline_info,
-        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "method": _method(split, pipeline),
-        "conditions": rows,
-        "smoothing": smoothing,
-        "smoothing_default": getattr(model, "smoothing_", None),
-        "early_fusion": fusion,
-    }
-    path = build_dir / "modalities.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return {"conditions": rows, "smoothing": smoothing, "smoothing_default": getattr(model, "smoothing_", None),
+            "early_fusion": fusion, "baseline": baseline_info}
 
 
 def _check_modality_inputs(data_dir, build_dir, split, pipeline):

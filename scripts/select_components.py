@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -54,6 +55,31 @@ def _previous(max_bin=63):
     return factory
 
 
+def _lean(linear_grid=None, meta_grid=(0.00001, 0.0001, 0.001), context_stride=20, stats=pipelines.FEATURE_SET,
+          learning_rate=None, rounds=None, solver=None):
+    """The default stack, cheaper: the context smoother fitted on every ``context_stride``-th
+    frame, the meta-learner's C chosen over ``meta_grid``, (``linear_grid``) the linear
+    experts' C over a shorter grid, (``learning_rate``, ``rounds``) LightGBM blocks with a
+    larger step and fewer rounds at most, and (``solver``) another solver of the linear experts."""
+    def factory(random_state=0, n_jobs=1):
+        estimator = pipelines.stack_estimator(random_state)
+        if learning_rate is not None:
+            estimator.set_params(learning_rate=learning_rate, n_estimators=rounds)
+        pipe = pipelines._stacked(estimator, random_state, n_jobs, stats=stats)
+        pipe.smoother.set_params(context_stride=context_stride)
+        pipe.classifier.set_params(final_grid={"C": list(meta_grid)})
+        blocks = pipe.classifier.blocks
+        if linear_grid is not None:
+            blocks.experts = [(suffix, stat, expert, {"logisticregression__C": list(linear_grid)})
+                              for suffix, stat, expert, _ in blocks.experts]
+        if solver is not None:
+            blocks.experts = [(suffix, stat, clone(expert).set_params(logisticregression__solver=solver), grid)
+                              for suffix, stat, expert, grid in blocks.experts]
+        return pipe
+
+    return factory
+
+
 def _single(stats):
     def factory(random_state=0, n_jobs=1):
         return pipelines._single_model(None, random_state, n_jobs, stats=stats)
@@ -67,6 +93,11 @@ VARIANTS = {
     # reports/selection/ablation.json calls the previous default "stacked_gbm" (seeded from the suite
     # run) and the current one "stack_fast2"; "stack_fast" also had 31 bins
     "stack_previous": _previous(),
+    "stack_lean": _lean(context_stride=40),
+    "stack_lean_linear": _lean(linear_grid=(0.001, 0.01, 0.1)),
+    "stack_lean_dynamics": _lean(stats="dynamics"),
+    "stack_fast4": _lean(solver="newton-cg"),
+    "stack_fast3": _lean(linear_grid=(0.001, 0.01, 0.1), learning_rate=0.1, rounds=100),
     "early_fusion_dynamics": _single("dynamics"),
     "stack_no_linear": _variant(linear=False),
     "stack_no_centred": _variant(centred=False),

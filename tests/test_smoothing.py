@@ -299,6 +299,18 @@ def test_context_score_is_out_of_fold_wa_grouped_by_recording():
         np.testing.assert_array_equal(frame_proba[r].argmax(axis=1), labels[r])
 
 
+def test_context_fits_in_parallel_equal_the_serial_ones():
+    windows, proba, frames = late_oof(6, seed=5)
+    params = dict(method="context", context_offsets=(50, 100), cv=3)
+    serial = FrameSmoother(**params).fit(windows, proba, frames)
+    parallel = FrameSmoother(**params, n_jobs=2).fit(windows, proba, frames)
+    assert serial.tuning_scores_["wa"].iloc[0] == parallel.tuning_scores_["wa"].iloc[0]
+    np.testing.assert_array_equal(serial.context_model_[-1].coef_, parallel.context_model_[-1].coef_)
+    n_frames = frame_counts(frames)
+    for r, labels in serial.predict(windows, proba, n_frames).items():
+        np.testing.assert_array_equal(labels, parallel.predict(windows, proba, n_frames)[r])
+
+
 def test_context_model_with_a_single_recording_or_class():
     windows, proba, frames = noisy_oof(2, seed=4)
     n_frames = frame_counts(frames)

@@ -4,13 +4,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
-from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from emo_gbm.constants import N_CLASSES
@@ -24,20 +18,9 @@ from emo_gbm.smoothing._constants import (
     SELF_TRANSITION_GRID,
     TAPERS,
 )
-from emo_gbm.smoothing._context import frame_context_features
+from emo_gbm.smoothing._context import context_proba, fit_context_out_of_fold
 from emo_gbm.smoothing._hmm import block_means, estimate_transitions, viterbi
 from emo_gbm.smoothing._overlap import group_windows, nearest_window_labels, overlap_add, sharpen
-
-
-def _fit_context_model(X, y, weight, C):
-    """The context model: standardised multinomial logistic regression on the scored frames
-    (every frame when none is scored); the class prior when they hold a single class."""
-    if not weight.any():
-        weight = np.ones_like(weight)
-    if np.unique(y[weight > 0]).size < 2:
-        return DummyClassifier(strategy="prior").fit(X, y, sample_weight=weight)
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
-    return model.fit(X, y, logisticregression__sample_weight=weight)
 
 
 class FrameSmoother(BaseEstimator):
@@ -233,45 +216,15 @@ class FrameSmoother(BaseEstimator):
         taper = "hann" if self.taper == "auto" else self.taper
         power = 1.0 if self.posterior_power == "auto" else float(self.posterior_power)
         frame_proba = self._overlap_add(grouped_windows, n_frames, taper, power)
-        recordings = list(grouped_windows)
-        rows = {r: np.arange(0, n_frames[r], self.context_stride) for r in recordings}
-        features = {r: frame_context_features(frame_proba[r], self.context_offsets, rows[r]) for r in recordings}
-        labels = {r: grouped_frames[r][0][rows[r]] for r in recordings}
-        scored = {r: scored_frames(grouped_frames[r][1][rows[r]]).astype(np.float64) for r in recordings}
-
-        def fit_on(subset):
-            return delayed(_fit_context_model)(
-                np.vstack([features[r] for r in subset]), np.concatenate([labels[r] for r in subset]),
-                np.concatenate([scored[r] for r in subset]), float(self.context_C),
-            )
-
-        folds = []
-        if len(recordings) >= 2:
-            groups = np.arange(len(recordings))
-            folds = list(GroupKFold(min(self.cv, len(recordings))).split(recordings, groups=groups))
-        # The model on every recording and those of the folds are independent fits: in parallel.
-        models = Parallel(n_jobs=self.n_jobs)(
-            [fit_on(recordings)] + [fit_on([recordings[i] for i in fit_index]) for fit_index, _ in folds]
+        self.context_model_, predicted = fit_context_out_of_fold(
+            frame_proba, grouped_frames, self.context_offsets, self.context_stride, float(self.context_C), self.cv,
+            self.n_jobs,
         )
-        self.context_model_ = models[0]
-        if folds:
-            predicted = {}
-            for model, (_, held_index) in zip(models[1:], folds):
-                for i in held_index:
-                    predicted[recordings[i]] = self._context_proba(model, frame_proba[recordings[i]]).argmax(axis=1)
-        else:  # a single recording: nothing to hold out, the score is in-sample
-            predicted = {r: self._context_proba(self.context_model_, p).argmax(axis=1) for r, p in frame_proba.items()}
         params = dict(taper=taper, posterior_power=power, self_transition=np.nan, prior_power=np.nan)
         self.tuning_scores_ = pd.DataFrame([dict(params, wa=accuracy(predicted))])
         self.taper_, self.posterior_power_ = taper, power
         self.self_transition_ = self.prior_power_ = np.nan
         return self
-
-    def _context_proba(self, model, frame_proba):
-        """Posteriors of a context model for every frame of a recording, one column per class."""
-        proba = np.zeros((frame_proba.shape[0], N_CLASSES))
-        proba[:, model.classes_] = model.predict_proba(frame_context_features(frame_proba, self.context_offsets))
-        return proba
 
     def _log_blocks(self, frame_proba):
         """Log of the mean posterior of each decoding step, per recording."""
@@ -319,7 +272,7 @@ class FrameSmoother(BaseEstimator):
         frame_proba = self._overlap_add(grouped, n_frames_by_rec, self._in_use("taper"), self._in_use("posterior_power"))
         if self.method == "context":
             check_is_fitted(self, "context_model_")
-            frame_proba = {r: self._context_proba(self.context_model_, p) for r, p in frame_proba.items()}
+            frame_proba = {r: context_proba(self.context_model_, p, self.context_offsets) for r, p in frame_proba.items()}
         return {r: p.astype(np.float32) for r, p in frame_proba.items()}
 
     @staticmethod
@@ -369,7 +322,7 @@ class FrameSmoother(BaseEstimator):
             if self.method == "overlap":
                 predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
             elif self.method == "context":
-                predicted = {r: self._context_proba(self.context_model_, p).argmax(axis=1) for r, p in frame_proba.items()}
+                predicted = {r: context_proba(self.context_model_, p, self.context_offsets).argmax(axis=1) for r, p in frame_proba.items()}
             else:
                 log_blocks = self._log_blocks(frame_proba)
                 predicted = self._decode(log_blocks, n_frames, self.self_transition_, self.prior_power_)

@@ -272,8 +272,12 @@ class FrameSmoother(BaseEstimator):
         frame_proba = self._overlap_add(grouped, n_frames_by_rec, self._in_use("taper"), self._in_use("posterior_power"))
         if self.method == "context":
             check_is_fitted(self, "context_model_")
-            frame_proba = {r: context_proba(self.context_model_, p, self.context_offsets) for r, p in frame_proba.items()}
+            frame_proba = self._context_frame_proba(frame_proba)
         return {r: p.astype(np.float32) for r, p in frame_proba.items()}
+
+    def _context_frame_proba(self, frame_proba):
+        """The fitted context model's posteriors of every frame, per recording (float64)."""
+        return {r: context_proba(self.context_model_, p, self.context_offsets) for r, p in frame_proba.items()}
 
     @staticmethod
     def _overlap_add(grouped_windows, n_frames_by_rec, taper, power):
@@ -322,7 +326,7 @@ class FrameSmoother(BaseEstimator):
             if self.method == "overlap":
                 predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
             elif self.method == "context":
-                predicted = {r: context_proba(self.context_model_, p, self.context_offsets).argmax(axis=1) for r, p in frame_proba.items()}
+                predicted = {r: p.argmax(axis=1) for r, p in self._context_frame_proba(frame_proba).items()}
             else:
                 log_blocks = self._log_blocks(frame_proba)
                 predicted = self._decode(log_blocks, n_frames, self.self_transition_, self.prior_power_)

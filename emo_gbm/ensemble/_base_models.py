@@ -11,6 +11,9 @@ from emo_gbm.model_selection import (
     boosting_rounds,
     choose_rounds,
     fit_block,
+    fit_cost,
+    in_given_order,
+    longest_first,
     lowest_log_loss,
     proba_all_classes,
     round_checkpoints,
@@ -62,27 +65,31 @@ def fit_base_models(estimators, base_grid, blocks, missing_positions, folds, X, 
     inner = {n: None if missing_positions[n] is None else int(np.flatnonzero(blocks[n] == missing_positions[n])[0])
              for n in names}
     jobs = [(b, n, k) for b, n in enumerate(names) for k in range(len(candidates[n]))]
-    fold_results = Parallel(n_jobs=n_jobs)(
+    # The longest fits start first (the fitted models do not depend on the order).
+    tasks = [(b, n, k, train, valid) for b, n, k in jobs for train, valid in folds]
+    order = longest_first([fit_cost(candidates[n][k], block_X[n].shape[1]) for _, n, k, _, _ in tasks])
+    fold_results = in_given_order(Parallel(n_jobs=n_jobs)(
         delayed(fit_block)(
             candidates[n][k], seeds[b], block_X[n], y, sample_weight, train, blanked[n][train], inner[n], valid,
             n_classes, False, checkpoints[n],
         )
-        for b, n, k in jobs
-        for train, valid in folds
-    )
+        for b, n, k, train, valid in (tasks[i] for i in order)
+    ), order)
     fitted, chosen = _choose_candidates(
         [(n, k) for _, n, k in jobs], fold_results, folds, checkpoints, candidates, grid, set(base_grid or {}), y,
         sample_weight,
     )
     # Only the refits' answers for a blank input are used (the same in every fold's rows).
     all_rows = np.arange(X.shape[0])
-    refits = Parallel(n_jobs=n_jobs)(
+    final = {n: with_rounds(chosen[n], fitted["n_rounds_"][n]) for n in names}
+    order = longest_first([fit_cost(final[n], block_X[n].shape[1]) for n in names])
+    refits = in_given_order(Parallel(n_jobs=n_jobs)(
         delayed(fit_block)(
-            with_rounds(chosen[n], fitted["n_rounds_"][n]), seeds[b], block_X[n], y, sample_weight, all_rows,
-            blanked[n], inner[n], None, n_classes, with_blank,
+            final[names[b]], seeds[b], block_X[names[b]], y, sample_weight, all_rows, blanked[names[b]],
+            inner[names[b]], None, n_classes, with_blank,
         )
-        for b, n in enumerate(names)
-    )
+        for b in order
+    ), order)
     fitted.update(estimators_={}, base_classes_={}, blank_proba_={})
     for n, (model, model_classes, _, blank_proba) in zip(names, refits):
         fitted["estimators_"][n], fitted["base_classes_"][n] = model, model_classes

@@ -48,7 +48,7 @@ def default_base_estimator(random_state=0):
         n_jobs=1,
         random_state=random_state,
         deterministic=True,
-        force_row_wise=True,
+        force_col_wise=True,
         verbose=-1,
     )
 

@@ -33,6 +33,46 @@ def boosting_rounds(estimator):
     return 100 if rounds is None else int(rounds)  # XGBoost's None means its default, 100
 
 
+def fit_cost(estimator, n_columns):
+    """A rough relative cost of fitting ``estimator`` on ``n_columns`` columns: the columns
+    times the boosting rounds (1 for a model that is not boosted).
+
+    Used only to start the longest fits first (:func:`longest_first`), so that two workers
+    finish together rather than one waiting on a long fit started last.
+
+    Examples
+    --------
+    >>> from lightgbm import LGBMClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> fit_cost(LGBMClassifier(n_estimators=200), 100), fit_cost(LogisticRegression(), 100)
+    (20000, 100)
+    """
+    return n_columns * (boosting_rounds(estimator) or 1)
+
+
+def longest_first(costs):
+    """The order in which to run tasks of these ``costs``: the costliest first, equal costs
+    in their given order. Results come back in this order; ``in_given_order`` restores theirs.
+
+    Examples
+    --------
+    >>> order = longest_first([1, 5, 3, 5])
+    >>> order
+    [1, 3, 2, 0]
+    >>> in_given_order(["b", "d", "c", "a"], order)
+    ['a', 'b', 'c', 'd']
+    """
+    return sorted(range(len(costs)), key=lambda i: -costs[i])
+
+
+def in_given_order(results, order):
+    """``results`` of tasks run in ``order`` (:func:`longest_first`), back in the tasks' given order."""
+    restored = [None] * len(order)
+    for position, result in zip(order, results):
+        restored[position] = result
+    return restored
+
+
 def round_checkpoints(n_rounds):
     """The rounds at which a model of ``n_rounds`` rounds is scored: :data:`ROUND_GRID` below it, then itself.
 

@@ -3,7 +3,6 @@
 import inspect
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 
 from emo_gbm.constants import N_CLASSES
@@ -177,19 +176,13 @@ class FramePipeline(BaseEstimator):
         # A fixed method is fitted beside the per-window argmax (the reference to compare with);
         # "auto" fits every method.
         methods = METHODS if self.smoothing == "auto" else [m for m in METHODS if m in (self.smoothing, "argmax")]
-        # The context model's fits (on all frames and per fold) run in parallel; then the other
-        # methods' tunings, independent of each other, side by side.
-        keys, smoothers = windows[WINDOW_KEYS], {}
-        if "context" in methods:
-            smoothers["context"] = _fit_smoother(self.smoother, "context", keys, self.oof_window_proba_, frames,
-                                                 self.n_jobs)
-        others = [m for m in methods if m != "context"]
-        smoothers.update(zip(others, Parallel(n_jobs=min(self.n_jobs, len(others)))(
-            delayed(_fit_smoother)(self.smoother, method, keys, self.oof_window_proba_, frames) for method in others
-        )))
+        # One method after another, each in parallel within (the context model's fits, the
+        # other methods' tuning grids).
+        keys = windows[WINDOW_KEYS]
         for method in methods:
-            self.smoothers_[method] = smoothers[method]
-            self.smoothing_scores_[method] = float(smoothers[method].tuning_scores_["wa"].max())
+            smoother = _fit_smoother(self.smoother, method, keys, self.oof_window_proba_, frames, self.n_jobs)
+            self.smoothers_[method] = smoother
+            self.smoothing_scores_[method] = float(smoother.tuning_scores_["wa"].max())
         if self.smoothing == "auto":
             self.smoothing_ = max(AUTO_SMOOTHING, key=lambda m: (self.smoothing_scores_[m], -AUTO_SMOOTHING.index(m)))
         else:

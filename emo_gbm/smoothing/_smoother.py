@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -67,7 +68,8 @@ class FrameSmoother(BaseEstimator):
         model on the frames of ``fit``. (Recordings, not actors: the posteriors it reads are
         already out-of-fold over actors, and real data has no actors.)
     n_jobs : int, default=1
-        Parallel fits of the ``"context"`` model (on all frames, and one per fold); the
+        Parallel fits of the ``"context"`` model (on all frames, and one per fold), or
+        parallel tuning of the other methods (one task per taper and posterior power); the
         fitted smoother does not depend on it.
 
     Attributes
@@ -176,8 +178,7 @@ class FrameSmoother(BaseEstimator):
         scored = scored_frames(np.concatenate(agreement))
 
         def accuracy(predicted):
-            hits = np.concatenate([predicted[r] for r in grouped_windows]) == all_labels
-            return float(hits[scored].mean()) if scored.any() else 0.0
+            return _accuracy({r: predicted[r] for r in grouped_windows}, all_labels, scored)
 
         if self.method == "context":
             return self._fit_context(grouped_windows, grouped_frames, n_frames, accuracy)
@@ -189,27 +190,35 @@ class FrameSmoother(BaseEstimator):
         powers = PRIOR_POWER_GRID if self.prior_power == "auto" else (float(self.prior_power),)
         if self.method != "viterbi":
             transitions, powers = (np.nan,), (np.nan,)
-        rows = []
-        for taper, sharpness in itertools.product(tapers, posterior_powers):
-            frame_proba = self._overlap_add(grouped_windows, n_frames, taper, sharpness)
-            log_blocks = self._log_blocks(frame_proba) if self.method == "viterbi" else None
-            for power in powers:
-                for stay in transitions:
-                    params = dict(taper=taper, posterior_power=sharpness, self_transition=stay, prior_power=power)
-                    if self.method == "viterbi":
-                        predicted = self._decode(log_blocks, n_frames, stay, power)
-                    elif self.method == "overlap":
-                        predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
-                    else:
-                        predicted = self._nearest(grouped_windows, n_frames)
-                    rows.append(dict(params, wa=accuracy(predicted)))
-        self.tuning_scores_ = pd.DataFrame(rows)
+        # Each (taper, posterior power) is tuned apart, in parallel; the rows keep the grid's order.
+        rows = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._grid_rows)(grouped_windows, n_frames, taper, sharpness, powers, transitions, all_labels, scored)
+            for taper, sharpness in itertools.product(tapers, posterior_powers)
+        )
+        self.tuning_scores_ = pd.DataFrame([row for chunk in rows for row in chunk])
         best = self.tuning_scores_.loc[self.tuning_scores_["wa"].idxmax()]
         self.taper_ = str(best["taper"])
         self.posterior_power_ = float(best["posterior_power"])
         self.self_transition_ = float(best["self_transition"])
         self.prior_power_ = float(best["prior_power"])
         return self
+
+    def _grid_rows(self, grouped_windows, n_frames, taper, sharpness, powers, transitions, labels, scored):
+        """WA of every prior power and self-transition at one taper and posterior power."""
+        frame_proba = self._overlap_add(grouped_windows, n_frames, taper, sharpness)
+        log_blocks = self._log_blocks(frame_proba) if self.method == "viterbi" else None
+        rows = []
+        for power in powers:
+            for stay in transitions:
+                params = dict(taper=taper, posterior_power=sharpness, self_transition=stay, prior_power=power)
+                if self.method == "viterbi":
+                    predicted = self._decode(log_blocks, n_frames, stay, power)
+                elif self.method == "overlap":
+                    predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
+                else:
+                    predicted = self._nearest(grouped_windows, n_frames)
+                rows.append(dict(params, wa=_accuracy(predicted, labels, scored)))
+        return rows
 
     def _fit_context(self, grouped_windows, grouped_frames, n_frames, accuracy):
         """Fit the context model on every ``context_stride``-th frame; score it by grouped CV."""
@@ -331,3 +340,10 @@ class FrameSmoother(BaseEstimator):
                 log_blocks = self._log_blocks(frame_proba)
                 predicted = self._decode(log_blocks, n_frames, self.self_transition_, self.prior_power_)
         return {r: predicted[r].astype(np.int8) for r in n_frames_by_rec}
+
+
+def _accuracy(predicted, labels, scored):
+    """WA of ``predicted`` (recording -> frame labels) on the ``scored`` frames of ``labels``
+    (the recordings' frame labels, concatenated in the order of ``predicted``'s keys)."""
+    hits = np.concatenate(list(predicted.values())) == labels
+    return float(hits[scored].mean()) if scored.any() else 0.0

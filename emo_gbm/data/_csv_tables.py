@@ -222,7 +222,7 @@ def _first_lines(path, count):
     with _reading(path), open(path, "rb") as f:
         data = b""
         while True:
-            block = f.read(1 << 16)
+            block = f.read(1 << 12)
             data += block
             ends = len(_LINE_END.findall(data))
             if not block or ends >= count:

@@ -63,7 +63,7 @@ def _stages_markdown(result):
         "is shown beside it. CPU s is user + system time of the stage and its finished workers.",
         "",
         "Issue targets, for the full-size dataset (312/143 train/test recordings) on 2 cores: features <= "
-        f"{TARGETS['features']:.0f} s, train <= {TARGETS['train'] / 60:.0f} min, submission <= "
+        f"{TARGETS['features']:.0f} s, train <= {TARGETS['train']:.0f} s, submission <= "
         f"{TARGETS['submission']:.0f} s, peak memory <= {TARGETS['peak_memory_mb'] / 1024:.0f} GB"
         + ("." if result["dataset"]["recordings"].get("train") == FULL_SIZE_TRAIN_RECORDINGS else
            "; **DATA is not full size**, so the 'meets' column is only indicative."),

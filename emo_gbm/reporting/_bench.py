@@ -10,9 +10,10 @@ import numpy as np
 
 from emo_gbm.reporting._style import _figure, _not_run, _save
 
-#: Issue targets on the full-size dataset, 2 cores; ``features_memory_ratio``: peak memory of
-#: features on a 2x dataset over that on a 0.5x one (features are streamed recording by recording).
-TARGETS = {"features": 60.0, "train": 300.0, "submission": 30.0, "peak_memory_mb": 4096.0,
+#: Issue targets on the full-size dataset, 2 cores (features and train: those of the suite
+#: issue, which tightened the first ones, 60 s and 300 s); ``features_memory_ratio``: peak memory
+#: of features on a 2x dataset over that on a 0.5x one (features are streamed recording by recording).
+TARGETS = {"features": 20.0, "train": 150.0, "submission": 30.0, "peak_memory_mb": 4096.0,
            "features_memory_ratio": 1.3}
 
 

@@ -20,6 +20,7 @@ from emo_gbm.smoothing import (
     taper_weights,
     viterbi,
 )
+from emo_gbm.smoothing._hmm import viterbi_many
 from emo_gbm.features import window_starts
 
 
@@ -75,6 +76,19 @@ def test_viterbi_matches_brute_force_on_sequences_of_different_lengths():
     paths = viterbi(emissions, np.log(transition), np.log(initial))
     for emission, path in zip(emissions, paths):
         assert path.tolist() == brute_force_path(emission, np.log(transition), np.log(initial))
+
+
+def test_viterbi_many_decodes_each_matrix_as_viterbi_alone():
+    rng = np.random.default_rng(1)
+    n_states = 3
+    transitions = np.log(rng.dirichlet(np.ones(n_states), size=(4, n_states)))
+    initial = np.log(rng.dirichlet(np.ones(n_states)))
+    emissions = [np.log(rng.dirichlet(np.ones(n_states), size=n)) for n in (1, 5, 7, 3)]
+    decoded = viterbi_many(emissions, transitions, initial)
+    assert len(decoded) == 4
+    for transition, paths in zip(transitions, decoded):
+        for emission, path, alone in zip(emissions, paths, viterbi(emissions, transition, initial)):
+            assert path.tolist() == alone.tolist() == brute_force_path(emission, transition, initial)
 
 
 def one_window_per_frame(frame_proba, rec_id="r"):

@@ -30,39 +30,68 @@ def viterbi(log_emissions, log_transition, log_initial):
     >>> viterbi([emissions], stay, np.log([0.5, 0.5]))[0].tolist()
     [0, 0, 0]
     """
+    return viterbi_many(log_emissions, np.asarray(log_transition)[None], log_initial)[0]
+
+
+def viterbi_many(log_emissions, log_transitions, log_initial):
+    """:func:`viterbi` of the same sequences under several transition matrices at once.
+
+    One pass over time decodes every sequence under every matrix (the per-step work is
+    vectorised over both), which is what tuning the self-transition needs; each path is
+    exactly the one :func:`viterbi` finds with that matrix alone.
+
+    Parameters
+    ----------
+    log_emissions : list of ndarray of shape (n_steps_i, n_states)
+    log_transitions : ndarray of shape (n_matrices, n_states, n_states)
+    log_initial : ndarray of shape (n_states,)
+
+    Returns
+    -------
+    paths : list (one per matrix) of lists of ndarray of shape (n_steps_i,), int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emissions = np.log(np.array([[0.8, 0.2], [0.4, 0.6], [0.9, 0.1]]))
+    >>> stay, switch = np.log([[0.9, 0.1], [0.1, 0.9]]), np.log([[0.1, 0.9], [0.9, 0.1]])
+    >>> [p[0].tolist() for p in viterbi_many([emissions], np.stack([stay, switch]), np.log([0.5, 0.5]))]
+    [[0, 0, 0], [0, 1, 0]]
+    """
     lengths = np.array([e.shape[0] for e in log_emissions], dtype=np.int64)
-    n_sequences, n_states = lengths.size, log_transition.shape[0]
+    log_transitions = np.asarray(log_transitions)
+    n_matrices, n_sequences, n_states = log_transitions.shape[0], lengths.size, log_transitions.shape[1]
     if n_sequences == 0:
-        return []
+        return [[] for _ in range(n_matrices)]
     n_steps = int(lengths.max())
     padded = np.zeros((n_sequences, n_steps, n_states))
     for i, emissions in enumerate(log_emissions):
         padded[i, : emissions.shape[0]] = emissions
-    backpointers = np.zeros((n_sequences, n_steps, n_states), dtype=np.int8)
-    score = log_initial[None, :] + padded[:, 0]
-    final_score = np.where((lengths == 1)[:, None], score, 0.0)
-    # candidates[s, j, i]: score of reaching state j from state i; the previous state is the
-    # last axis, so the argmax runs over contiguous memory, and the best score is read at the
-    # argmax rather than found by a second reduction.
-    into = np.ascontiguousarray(log_transition.T)[None]
-    candidates = np.empty((n_sequences, n_states, n_states))
+    backpointers = np.zeros((n_matrices, n_sequences, n_steps, n_states), dtype=np.int8)
+    score = np.broadcast_to(log_initial[None, :] + padded[:, 0], (n_matrices, n_sequences, n_states)).copy()
+    final_score = np.where((lengths == 1)[None, :, None], score, 0.0)
+    # candidates[m, s, j, i]: score of reaching state j from state i under matrix m; the previous
+    # state is the last axis, so the argmax runs over contiguous memory, and the best score is
+    # read at the argmax rather than found by a second reduction.
+    into = np.ascontiguousarray(np.swapaxes(log_transitions, 1, 2))[:, None]
+    candidates = np.empty((n_matrices, n_sequences, n_states, n_states))
     for t in range(1, n_steps):
-        np.add(score[:, None, :], into, out=candidates)
-        best = candidates.argmax(axis=2)
-        backpointers[:, t] = best
-        score = np.take_along_axis(candidates, best[:, :, None], axis=2)[:, :, 0] + padded[:, t]
+        np.add(score[:, :, None, :], into, out=candidates)
+        best = candidates.argmax(axis=3)
+        backpointers[:, :, t] = best
+        score = np.take_along_axis(candidates, best[..., None], axis=3)[..., 0] + padded[:, t]
         ending = lengths == t + 1
-        final_score[ending] = score[ending]
+        final_score[:, ending] = score[:, ending]
     # Backtrack all sequences together; a sequence joins when t reaches its own last step.
-    paths = np.zeros((n_sequences, n_steps), dtype=np.int64)
-    state = final_score.argmax(axis=1)
-    rows = np.arange(n_sequences)
+    paths = np.zeros((n_matrices, n_sequences, n_steps), dtype=np.int64)
+    state = final_score.argmax(axis=2)
+    matrices, rows = np.arange(n_matrices)[:, None], np.arange(n_sequences)[None, :]
     for t in range(n_steps - 1, -1, -1):
-        state = np.where(lengths - 1 == t, final_score.argmax(axis=1), state)
-        paths[:, t] = state
+        state = np.where(lengths - 1 == t, final_score.argmax(axis=2), state)
+        paths[:, :, t] = state
         if t > 0:
-            state = np.where(t < lengths, backpointers[rows, t, state], state)
-    return [paths[i, : lengths[i]] for i in range(n_sequences)]
+            state = np.where(t < lengths, backpointers[matrices, rows, t, state], state)
+    return [[paths[m, i, : lengths[i]] for i in range(n_sequences)] for m in range(n_matrices)]
 
 
 def estimate_transitions(label_sequences, step, n_classes=N_CLASSES):

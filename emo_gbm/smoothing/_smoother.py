@@ -20,7 +20,7 @@ from emo_gbm.smoothing._constants import (
     TAPERS,
 )
 from emo_gbm.smoothing._context import context_proba, fit_context_out_of_fold
-from emo_gbm.smoothing._hmm import block_means, estimate_transitions, viterbi
+from emo_gbm.smoothing._hmm import block_means, estimate_transitions, viterbi_many
 from emo_gbm.smoothing._overlap import group_windows, nearest_window_labels, overlap_add, sharpen
 
 
@@ -209,14 +209,14 @@ class FrameSmoother(BaseEstimator):
         log_blocks = self._log_blocks(frame_proba) if self.method == "viterbi" else None
         rows = []
         for power in powers:
-            for stay in transitions:
+            if self.method == "viterbi":  # every self-transition decoded in one pass
+                decoded = self._decode_many(log_blocks, n_frames, transitions, power)
+            elif self.method == "overlap":
+                decoded = [{r: p.argmax(axis=1) for r, p in frame_proba.items()}] * len(transitions)
+            else:
+                decoded = [self._nearest(grouped_windows, n_frames)] * len(transitions)
+            for stay, predicted in zip(transitions, decoded):
                 params = dict(taper=taper, posterior_power=sharpness, self_transition=stay, prior_power=power)
-                if self.method == "viterbi":
-                    predicted = self._decode(log_blocks, n_frames, stay, power)
-                elif self.method == "overlap":
-                    predicted = {r: p.argmax(axis=1) for r, p in frame_proba.items()}
-                else:
-                    predicted = self._nearest(grouped_windows, n_frames)
                 rows.append(dict(params, wa=_accuracy(predicted, labels, scored)))
         return rows
 
@@ -240,12 +240,18 @@ class FrameSmoother(BaseEstimator):
         return {r: np.log(np.maximum(block_means(p, self.step), PROBA_FLOOR)) for r, p in frame_proba.items()}
 
     def _decode(self, log_blocks, n_frames, self_transition, prior_power):
+        return self._decode_many(log_blocks, n_frames, [self_transition], prior_power)[0]
+
+    def _decode_many(self, log_blocks, n_frames, self_transitions, prior_power):
+        """Frame labels of every recording, decoded with each of ``self_transitions``."""
         off_diagonal = self.base_transition_ * (1 - np.eye(N_CLASSES))
         off_diagonal /= off_diagonal.sum(axis=1, keepdims=True)
-        transition = self_transition * np.eye(N_CLASSES) + (1 - self_transition) * off_diagonal
+        log_transitions = np.stack([
+            np.log(stay * np.eye(N_CLASSES) + (1 - stay) * off_diagonal) for stay in self_transitions
+        ])
         log_prior = np.log(self.class_prior_)
-        paths = viterbi([b - prior_power * log_prior for b in log_blocks.values()], np.log(transition), log_prior)
-        return {r: np.repeat(path, self.step)[: n_frames[r]] for r, path in zip(log_blocks, paths)}
+        decoded = viterbi_many([b - prior_power * log_prior for b in log_blocks.values()], log_transitions, log_prior)
+        return [{r: np.repeat(path, self.step)[: n_frames[r]] for r, path in zip(log_blocks, paths)} for paths in decoded]
 
     @staticmethod
     def _nearest(grouped_windows, n_frames):

@@ -20,7 +20,7 @@ from emo_gbm.reporting._readme import comparison_rows
 from emo_gbm.reporting._report import write_report
 from emo_gbm.reporting._style import (
     CLASS_COLOURS,
-    DELETION_TARGETS,
+    DELETION_GAP_TARGET,
     DPI,
     EARLY_FUSION_PIPELINE,
     FIGURES,
@@ -36,7 +36,7 @@ from emo_gbm.reporting._timeline import choose_timeline_recording, figure_timeli
 
 __all__ = [
     "CLASS_COLOURS",
-    "DELETION_TARGETS",
+    "DELETION_GAP_TARGET",
     "DPI",
     "EARLY_FUSION_PIPELINE",
     "FIGURES",

@@ -40,9 +40,11 @@ FIGURES = {
 }
 DPI = 100
 
-#: Targets of the GBM issue: minimum WA margins of the stack, maximum WA drops with a modality deleted.
+#: Targets of the GBM issue: minimum WA margins of the stack.
 MARGIN_TARGETS = {"early_fusion": 0.02, "single": 0.05, "smoother": 0.01}
-DELETION_TARGETS = {"face_nn": 0.10, "audio": 0.04, "eyes": 0.04, "kinect": 0.04}
+#: Target of the suite issue (it retired the earlier per-modality drops against the full stack):
+#: deleting a modality at test may cost at most this much WA more than a stack trained without it.
+DELETION_GAP_TARGET = 0.01
 
 
 def _figure(name):

@@ -85,10 +85,10 @@ def fit_base_models(estimators, base_grid, blocks, missing_positions, folds, X, 
     order = longest_first([fit_cost(final[n], block_X[n].shape[1]) for n in names])
     refits = in_given_order(Parallel(n_jobs=n_jobs)(
         delayed(fit_block)(
-            final[names[b]], seeds[b], block_X[names[b]], y, sample_weight, all_rows, blanked[names[b]],
-            inner[names[b]], None, n_classes, with_blank,
+            final[n], seeds[b], block_X[n], y, sample_weight, all_rows, blanked[n], inner[n], None, n_classes,
+            with_blank,
         )
-        for b in order
+        for b, n in ((b, names[b]) for b in order)
     ), order)
     fitted.update(estimators_={}, base_classes_={}, blank_proba_={})
     for n, (model, model_classes, _, blank_proba) in zip(names, refits):

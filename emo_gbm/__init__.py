@@ -17,20 +17,38 @@ Examples
 ('FramePipeline', 'auto')
 """
 
-from emo_gbm.baseline import BiLSTMClassifier
-from emo_gbm.constants import EMOTIONS, MODALITIES
-from emo_gbm.data.io import load_recording, load_split
-from emo_gbm.data.synth import WORLDS, generate
-from emo_gbm.ensemble import PooledLogisticRegression, StackedModalityClassifier
-from emo_gbm.features import WindowFeaturizer
-from emo_gbm.metrics import score_recordings, unweighted_accuracy, weighted_accuracy
-from emo_gbm.modelio import load_model, save_model
-from emo_gbm.pipelines import PIPELINES, FramePipeline, get_pipeline
-from emo_gbm.posteriors import predict_posteriors, write_posteriors
-from emo_gbm.smoothing import FrameSmoother
-from emo_gbm.submission import check_submission, write_submission
-from emo_gbm.suite import run_suite
-from emo_gbm.workflow import make_features, predict, predict_frame_proba, train
+#: Public name -> the module that defines it. The names are imported on first use (PEP 562),
+#: so that ``import emo_gbm.workflow`` (a worker process, the command line) loads only what it needs.
+_EXPORTS = {
+    "BiLSTMClassifier": "emo_gbm.baseline",
+    "EMOTIONS": "emo_gbm.constants",
+    "MODALITIES": "emo_gbm.constants",
+    "load_recording": "emo_gbm.data.io",
+    "load_split": "emo_gbm.data.io",
+    "WORLDS": "emo_gbm.data.synth",
+    "generate": "emo_gbm.data.synth",
+    "PooledLogisticRegression": "emo_gbm.ensemble",
+    "StackedModalityClassifier": "emo_gbm.ensemble",
+    "WindowFeaturizer": "emo_gbm.features",
+    "score_recordings": "emo_gbm.metrics",
+    "unweighted_accuracy": "emo_gbm.metrics",
+    "weighted_accuracy": "emo_gbm.metrics",
+    "load_model": "emo_gbm.modelio",
+    "save_model": "emo_gbm.modelio",
+    "PIPELINES": "emo_gbm.pipelines",
+    "FramePipeline": "emo_gbm.pipelines",
+    "get_pipeline": "emo_gbm.pipelines",
+    "predict_posteriors": "emo_gbm.posteriors",
+    "write_posteriors": "emo_gbm.posteriors",
+    "FrameSmoother": "emo_gbm.smoothing",
+    "check_submission": "emo_gbm.submission",
+    "write_submission": "emo_gbm.submission",
+    "run_suite": "emo_gbm.suite",
+    "make_features": "emo_gbm.workflow",
+    "predict": "emo_gbm.workflow",
+    "predict_frame_proba": "emo_gbm.workflow",
+    "train": "emo_gbm.workflow",
+}
 
 __version__ = "0.2.0"
 
@@ -65,3 +83,18 @@ __all__ = [
     "write_posteriors",
     "write_submission",
 ]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'emo_gbm' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from emo_gbm import __version__
 from emo_gbm.cluster import ClusterError, dask_backend
-from emo_gbm.data.synth import WORLDS
+from emo_gbm.data._worlds import WORLDS
 from emo_gbm.pipelines import PIPELINES
 from emo_gbm.constants import MODALITIES, SPLITS, TEST_SPLITS
 from emo_gbm.errors import BadFileWarning, DataFormatError

@@ -24,9 +24,10 @@ import pyarrow.parquet as pq
 from joblib import Parallel, delayed
 
 from emo_gbm import modelio
-from emo_gbm.data.io import list_recordings, load_one, read_split_columns, split_plan, warn_bad_files
+from emo_gbm.data.io import list_recordings, read_split_columns, split_plan, warn_bad_files
 from emo_gbm.pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH, get_pipeline
 from emo_gbm.features import WindowFeaturizer
+from emo_gbm.features._tasks import featurize_file
 
 #: Hop between windows of the test splits: finer than for training, so that each frame's
 #: posterior averages more windows.
@@ -245,8 +246,11 @@ def _featurize_split(data_dir, out_dir, split, metadata, train_columns, skip_bad
     metadata["schema"] = _schema(featurizer)
     path = out_dir / f"{split}.parquet"
     path.unlink(missing_ok=True)
+    # the workers get plain arguments, not the featurizer: they need not import scikit-learn
+    window = {"length": featurizer.length, "hop": featurizer.hop, "stats": featurizer.statistics_,
+              "modalities": featurizer.modalities_, "columns": featurizer.columns_}
     tasks = (
-        delayed(_featurize_one)(data_dir, split, rec_id, skip_bad_files, metas[rec_id], columns, featurizer)
+        delayed(featurize_file)(data_dir, split, rec_id, skip_bad_files, metas[rec_id], columns, window)
         for rec_id in ids
     )
     results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
@@ -259,26 +263,6 @@ def _featurize_split(data_dir, out_dir, split, metadata, train_columns, skip_bad
         path.unlink(missing_ok=True)
         raise ValueError(f"{data_dir}/{split} changed while its features were computed; run the features stage again")
     return {m: tuple(columns[m]) for m in featurizer.modalities_}
-
-
-def _featurize_one(data_dir, split, rec_id, skip_bad_files, meta, columns, featurizer):
-    """Load one recording and summarise it (in a worker): its window table, its entry of the
-    recordings table, its frame labels (train) and the errors of files skipped as bad."""
-    recording, skipped = load_one(data_dir, split, rec_id, False, skip_bad_files, meta, columns)
-    if recording is None:
-        return None, skipped
-    windows = featurizer.transform([recording])
-    if split == "train" and (windows["label"] < 0).any():
-        raise ValueError(f"{data_dir}: train recording {rec_id} has no labels")
-    group = str(recording.meta.get("actor", rec_id)) if recording.meta else rec_id
-    frames = None
-    if split == "train":
-        frames = pd.DataFrame({
-            "rec_id": np.repeat(rec_id, recording.n_frames), "frame": np.arange(recording.n_frames),
-            "label": recording.labels.astype(np.int8), "agreement": recording.agreement.astype(np.float32),
-        })
-    rates = {f"rate__{m}": float(r) for m, r in recording.rates.items()}
-    return (windows, dict(rec_id=rec_id, n_frames=recording.n_frames, group=group, **rates), frames), skipped
 
 
 #: Rows gathered before they are written as one row group: few row groups (a row group per

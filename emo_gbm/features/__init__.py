@@ -19,7 +19,6 @@ The modalities and their columns come from the data: a feature is named
 ``<modality>__missing_frac``. :class:`WindowFeaturizer` learns them in ``fit``.
 """
 
-from emo_gbm.features._featurizer import WindowFeaturizer
 from emo_gbm.features._names import columns_from_feature_names, feature_names, resolve_statistics, sanitize_column_names
 from emo_gbm.features._sets import (
     ACF_LAG,
@@ -32,6 +31,17 @@ from emo_gbm.features._sets import (
     STATISTICS,
 )
 from emo_gbm.features._windowing import featurize_recording, window_labels, window_starts
+
+
+def __getattr__(name):
+    # WindowFeaturizer (a scikit-learn transformer) is imported on first use, so that the
+    # windowing functions load without scikit-learn (the feature workers, emo_gbm.features._tasks).
+    if name == "WindowFeaturizer":
+        from emo_gbm.features._featurizer import WindowFeaturizer
+
+        globals()[name] = WindowFeaturizer
+        return WindowFeaturizer
+    raise AttributeError(f"module 'emo_gbm.features' has no attribute {name!r}")
 
 __all__ = [
     "ACF_LAG",

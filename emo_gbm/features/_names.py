@@ -1,5 +1,6 @@
 """Feature names: ``<modality>__<source column>__<statistic>``, and back from names to columns."""
 
+import functools
 import re
 
 import numpy as np
@@ -73,9 +74,15 @@ def sanitize_column_names(names):
     >>> sanitize_column_names(["F0semitoneFrom27.5Hz_sma3nz", "hand__left", "x [m]", "", "x_m"])
     ('F0semitoneFrom27.5Hz_sma3nz', 'hand_left', 'x_m', 'c003', 'x_m_2')
     """
+    return _sanitized(tuple(str(name) for name in names))
+
+
+# Every recording of a split has the same columns: their names are worked out once per process.
+@functools.lru_cache(maxsize=64)
+def _sanitized(names):
     result, seen = [], set()
     for j, name in enumerate(names):
-        clean = re.sub(r"_{2,}", "_", _UNSAFE_CHARACTERS.sub("_", str(name))).strip("_") or f"c{j:03d}"
+        clean = re.sub(r"_{2,}", "_", _UNSAFE_CHARACTERS.sub("_", name)).strip("_") or f"c{j:03d}"
         unique, k = clean, 2
         while unique in seen:
             unique, k = f"{clean}_{k}", k + 1

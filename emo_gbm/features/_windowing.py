@@ -1,5 +1,7 @@
 """Windows of a recording: their starts, labels, and the feature rows of one recording."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -106,6 +108,13 @@ def _matching_columns(recording, modality, expected):
                      f"({detail})")
 
 
+@functools.lru_cache(maxsize=16)
+def _names_of(modalities, statistics, columns):
+    """:func:`feature_names` of one schema (tuples), worked out once per process: every
+    recording of a split has the same."""
+    return feature_names(modalities, statistics, dict(zip(modalities, columns)))
+
+
 def featurize_recording(recording, length=400, hop=100, stats="default", modalities=None, columns=None):
     """Window table of one recording: meta columns, then features (see :class:`WindowFeaturizer`).
 
@@ -184,5 +193,5 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
             "weight": weight,
         }
     )
-    names = feature_names(modalities, statistics, columns)
+    names = _names_of(tuple(modalities), tuple(statistics), tuple(columns[m] for m in modalities))
     return pd.concat([meta, pd.DataFrame(features, columns=names)], axis=1)

@@ -91,6 +91,16 @@ def test_viterbi_many_decodes_each_matrix_as_viterbi_alone():
             assert path.tolist() == alone.tolist() == brute_force_path(emission, transition, initial)
 
 
+def test_viterbi_breaks_ties_towards_the_lowest_state():
+    # every path scores the same: each step keeps the lowest previous state, as argmax would
+    flat = np.log(np.full((5, 4), 0.25))
+    uniform = np.log(np.full((4, 4), 0.25))
+    assert viterbi([flat], uniform, np.log(np.full(4, 0.25)))[0].tolist() == [0] * 5
+    # from state 2, states 1 and 3 tie for the last step; state 1 wins
+    emissions = np.log(np.array([[0.1, 0.1, 0.7, 0.1], [0.05, 0.45, 0.05, 0.45]]))
+    assert viterbi([emissions], uniform, np.log(np.full(4, 0.25)))[0].tolist() == [2, 1]
+
+
 def one_window_per_frame(frame_proba, rec_id="r"):
     n = frame_proba.shape[0]
     windows = pd.DataFrame({"rec_id": rec_id, "start": np.arange(n), "stop": np.arange(n) + 1})

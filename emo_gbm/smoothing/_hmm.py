@@ -64,33 +64,45 @@ def viterbi_many(log_emissions, log_transitions, log_initial):
     if n_sequences == 0:
         return [[] for _ in range(n_matrices)]
     n_steps = int(lengths.max())
-    padded = np.zeros((n_sequences, n_steps, n_states))
+    # Arrays are laid out (state, matrix, sequence): the per-step sums then run over rows of
+    # n_sequences contiguous numbers, not over a last axis of n_states.
+    padded = np.zeros((n_steps, n_states, 1, n_sequences))
     for i, emissions in enumerate(log_emissions):
-        padded[i, : emissions.shape[0]] = emissions
-    backpointers = np.zeros((n_matrices, n_sequences, n_steps, n_states), dtype=np.int8)
-    score = np.broadcast_to(log_initial[None, :] + padded[:, 0], (n_matrices, n_sequences, n_states)).copy()
-    final_score = np.where((lengths == 1)[None, :, None], score, 0.0)
-    # candidates[m, s, j, i]: score of reaching state j from state i under matrix m; the previous
-    # state is the last axis, so the argmax runs over contiguous memory, and the best score is
-    # read at the argmax rather than found by a second reduction.
-    into = np.ascontiguousarray(np.swapaxes(log_transitions, 1, 2))[:, None]
-    candidates = np.empty((n_matrices, n_sequences, n_states, n_states))
+        padded[: emissions.shape[0], :, 0, i] = emissions
+    backpointers = np.zeros((n_steps, n_states, n_matrices, n_sequences), dtype=np.int8)
+    score = np.broadcast_to(log_initial[:, None, None] + padded[0], (n_states, n_matrices, n_sequences)).copy()
+    final_score = np.where(lengths == 1, score, 0.0)
+    # into[i][j, m, 0]: log P(next = j | current = i) under matrix m. The best previous state is
+    # found by comparing the states in turn: a later state must score strictly higher to win,
+    # so ties go to the lowest state, as argmax breaks them; the sums are those of a full
+    # (state x state) table.
+    into = [np.ascontiguousarray(log_transitions[:, i].T)[:, :, None] for i in range(n_states)]
+    best_score, candidate = np.empty_like(score), np.empty_like(score)
+    best, chosen = np.empty(score.shape, dtype=np.int8), np.empty(score.shape, dtype=np.int8)
+    better = np.empty(score.shape, dtype=bool)
     for t in range(1, n_steps):
-        np.add(score[:, :, None, :], into, out=candidates)
-        best = candidates.argmax(axis=3)
-        backpointers[:, :, t] = best
-        score = np.take_along_axis(candidates, best[..., None], axis=3)[..., 0] + padded[:, t]
+        np.add(score[0], into[0], out=best_score)
+        best.fill(0)
+        for i in range(1, n_states):
+            np.add(score[i], into[i], out=candidate)
+            np.greater(candidate, best_score, out=better)
+            np.maximum(best_score, candidate, out=best_score)
+            # states are tried in increasing order: a winner's index is above every earlier one
+            np.multiply(better, i, out=chosen)
+            np.maximum(best, chosen, out=best)
+        backpointers[t] = best
+        score = best_score + padded[t]
         ending = lengths == t + 1
-        final_score[:, ending] = score[:, ending]
+        final_score[:, :, ending] = score[:, :, ending]
     # Backtrack all sequences together; a sequence joins when t reaches its own last step.
     paths = np.zeros((n_matrices, n_sequences, n_steps), dtype=np.int64)
-    state = final_score.argmax(axis=2)
-    matrices, rows = np.arange(n_matrices)[:, None], np.arange(n_sequences)[None, :]
+    last = final_score.argmax(axis=0)
+    state = last
     for t in range(n_steps - 1, -1, -1):
-        state = np.where(lengths - 1 == t, final_score.argmax(axis=2), state)
+        state = np.where(lengths - 1 == t, last, state)
         paths[:, :, t] = state
         if t > 0:
-            state = np.where(t < lengths, backpointers[matrices, rows, t, state], state)
+            state = np.where(t < lengths, np.take_along_axis(backpointers[t], state[None], axis=0)[0], state)
     return [[paths[m, i, : lengths[i]] for i in range(n_sequences)] for m in range(n_matrices)]
 
 

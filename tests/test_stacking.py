@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from lightgbm import LGBMClassifier
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold
@@ -15,7 +15,8 @@ from xgboost import XGBClassifier
 from emo_gbm.ensemble.pooling import PooledLogisticRegression
 from emo_gbm.ensemble._absence import missing_fractions
 from emo_gbm.ensemble._meta import meta_features
-from emo_gbm.ensemble import StackedModalityClassifier, default_linear_expert
+from emo_gbm.ensemble import StackedModalityClassifier, default_base_estimator, default_linear_expert
+from emo_gbm.model_selection import fit_threaded, runs_alone
 
 
 def small_lgbm():
@@ -165,6 +166,41 @@ def test_results_do_not_depend_on_n_jobs_and_survive_persistence(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), one.predict_proba(X))
     other_seed = stacker(modality_dropout=0.2, random_state=1).fit(X, y, sample_weight=weights, groups=groups)
     assert not np.array_equal(other_seed.oof_proba_, one.oof_proba_)
+
+
+def test_lightgbm_grows_the_same_trees_on_more_threads_and_predicts_on_its_own():
+    # fit_threaded relies on it: the refit that outweighs the others runs on every worker's thread
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 60)).astype(np.float32)
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (np.nan_to_num(X[:, 2]) > 1)
+    weights = rng.uniform(0.5, 1.0, len(y))
+    estimator = default_base_estimator(0).set_params(n_estimators=40)
+    one = fit_threaded(clone(estimator), X, y, weights, n_threads=1)
+    four = fit_threaded(clone(estimator), X, y, weights, n_threads=4)
+    trees = [m.booster_.model_to_string().split("parameters:")[0] for m in (one, four)]
+    assert trees[0] == trees[1] and "Tree=0" in trees[0]
+    assert four.get_params()["n_jobs"] == 1
+    np.testing.assert_array_equal(one.predict_proba(X), four.predict_proba(X))
+
+
+def test_a_dominant_refit_running_alone_on_all_threads_changes_nothing(monkeypatch):
+    import emo_gbm.ensemble._base_models as base_models
+
+    decided = []
+    monkeypatch.setattr(base_models, "runs_alone", lambda costs, n: decided.append(runs_alone(costs, n)) or decided[-1])
+    X, y, groups = two_modality_data()
+    rng = np.random.default_rng(1)
+    wide = pd.DataFrame(X["a0"].to_numpy()[:, None] + rng.normal(size=(len(y), 40)), columns=[f"w{i}" for i in range(40)])
+    X = pd.concat([wide, X], axis=1)
+    columns, missing = {"a": [f"w{i}" for i in range(40)] + COLUMNS["a"], "b": COLUMNS["b"]}, MISSING
+    assert runs_alone([45 * 30, 4 * 30], 2)
+    fitted = [stacker(modality_columns=columns, missing_columns=missing, n_jobs=n).fit(X, y, groups=groups)
+              for n in (1, 2)]
+    np.testing.assert_array_equal(fitted[0].oof_proba_, fitted[1].oof_proba_)
+    np.testing.assert_array_equal(fitted[0].predict_proba(X), fitted[1].predict_proba(X))
+    assert decided == [False, True]  # one worker: nothing to gain; two: block "a" runs alone
+    assert fitted[1].estimators_["a"].get_params()["n_jobs"] == 1
 
 
 def test_xgboost_base_with_a_class_absent_from_a_fold():

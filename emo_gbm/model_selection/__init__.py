@@ -4,6 +4,7 @@ from emo_gbm.model_selection._fitting import (
     blank_out,
     fit_and_predict,
     fit_block,
+    fit_threaded,
     fit_weighted,
     param_combinations,
     proba_all_classes,
@@ -22,6 +23,7 @@ from emo_gbm.model_selection._rounds import (
     longest_first,
     lowest_log_loss,
     round_checkpoints,
+    runs_alone,
     with_rounds,
 )
 
@@ -34,6 +36,7 @@ __all__ = [
     "fit_and_predict",
     "fit_block",
     "fit_cost",
+    "fit_threaded",
     "fit_weighted",
     "grouped_folds",
     "in_given_order",
@@ -43,6 +46,7 @@ __all__ = [
     "param_combinations",
     "proba_all_classes",
     "round_checkpoints",
+    "runs_alone",
     "staged_proba",
     "take_rows",
     "with_rounds",

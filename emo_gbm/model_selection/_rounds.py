@@ -65,6 +65,25 @@ def longest_first(costs):
     return sorted(range(len(costs)), key=lambda i: -costs[i])
 
 
+def runs_alone(costs, n_jobs):
+    """Whether the costliest of tasks of these ``costs`` should run first and alone, on all
+    ``n_jobs`` threads (:func:`~emo_gbm.model_selection.fit_threaded`), before the others.
+
+    Run beside the others on one worker, it would finish long after them while the other
+    workers idle; alone, it uses them all. Yes when the others together cost less than half
+    of it for every worker beside its own.
+
+    Examples
+    --------
+    >>> runs_alone([200, 50, 30], n_jobs=2), runs_alone([200, 150], n_jobs=2), runs_alone([200, 50], n_jobs=1)
+    (True, False, False)
+    """
+    if n_jobs < 2 or len(costs) == 0:
+        return False
+    largest = max(costs)
+    return sum(costs) - largest < largest * (n_jobs - 1) / 2
+
+
 def in_given_order(results, order):
     """``results`` of tasks run in ``order`` (:func:`longest_first`), back in the tasks' given order."""
     restored = [None] * len(order)

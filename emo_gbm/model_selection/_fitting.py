@@ -1,5 +1,7 @@
 """Fitting helpers shared by the stacker and the round selection: weights, seeds, all-class posteriors."""
 
+import os
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
@@ -85,12 +87,14 @@ def fit_threaded(estimator, X, y, sample_weight, n_threads=1):
 
     LightGBM grows the same trees on any number of threads (its ``deterministic`` mode; the
     tests check it bit for bit), so a fit that would otherwise run alone on one core while
-    the others idle can use them all. The fitted model keeps the estimator's own thread
-    count for predicting. Other estimators are fitted as given.
+    the others idle can use them all (at most the cores of the machine it runs on). The fitted
+    model keeps the estimator's own thread count for predicting. Other estimators are fitted as
+    given.
     """
+    n_threads = min(int(n_threads), os.cpu_count() or 1)
     if n_threads > 1 and type(estimator).__module__.split(".")[0] == "lightgbm":
         own = estimator.get_params()["n_jobs"]
-        return fit_weighted(estimator.set_params(n_jobs=int(n_threads)), X, y, sample_weight).set_params(n_jobs=own)
+        return fit_weighted(estimator.set_params(n_jobs=n_threads), X, y, sample_weight).set_params(n_jobs=own)
     return fit_weighted(estimator, X, y, sample_weight)
 
 

@@ -80,6 +80,16 @@ def _lean(linear_grid=None, meta_grid=(0.00001, 0.0001, 0.001), context_stride=2
     return factory
 
 
+def _folds(n_folds):
+    """The default stack with ``n_folds`` grouped folds for its base models and meta-learner (5 by default)."""
+    def factory(random_state=0, n_jobs=1):
+        pipe = pipelines.stacked_gbm(random_state, n_jobs)
+        pipe.classifier.set_params(cv=n_folds)
+        return pipe
+
+    return factory
+
+
 def _single(stats):
     def factory(random_state=0, n_jobs=1):
         return pipelines._single_model(None, random_state, n_jobs, stats=stats)
@@ -99,6 +109,7 @@ VARIANTS = {
     "stack_fast4": _lean(solver="newton-cg"),
     "stack_fast3": _lean(linear_grid=(0.001, 0.01, 0.1), learning_rate=0.1, rounds=100),
     "early_fusion_dynamics": _single("dynamics"),
+    "stack_4folds": _folds(4),
     "stack_no_linear": _variant(linear=False),
     "stack_no_centred": _variant(centred=False),
     "stack_gbm_only": _variant(linear=False, centred=False),

@@ -52,37 +52,7 @@ _EXPORTS = {
 
 __version__ = "0.2.0"
 
-__all__ = [
-    "BiLSTMClassifier",
-    "EMOTIONS",
-    "FramePipeline",
-    "FrameSmoother",
-    "MODALITIES",
-    "PIPELINES",
-    "PooledLogisticRegression",
-    "StackedModalityClassifier",
-    "WORLDS",
-    "WindowFeaturizer",
-    "__version__",
-    "check_submission",
-    "generate",
-    "get_pipeline",
-    "load_model",
-    "load_recording",
-    "load_split",
-    "make_features",
-    "predict",
-    "predict_frame_proba",
-    "predict_posteriors",
-    "run_suite",
-    "save_model",
-    "score_recordings",
-    "train",
-    "unweighted_accuracy",
-    "weighted_accuracy",
-    "write_posteriors",
-    "write_submission",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name):

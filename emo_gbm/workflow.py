@@ -247,8 +247,7 @@ def _featurize_split(data_dir, out_dir, split, metadata, train_columns, skip_bad
     path = out_dir / f"{split}.parquet"
     path.unlink(missing_ok=True)
     # the workers get plain arguments, not the featurizer: they need not import scikit-learn
-    window = {"length": featurizer.length, "hop": featurizer.hop, "stats": featurizer.statistics_,
-              "modalities": featurizer.modalities_, "columns": featurizer.columns_}
+    window = featurizer.window_params()
     tasks = (
         delayed(featurize_file)(data_dir, split, rec_id, skip_bad_files, metas[rec_id], columns, window)
         for rec_id in ids

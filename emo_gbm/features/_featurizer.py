@@ -218,11 +218,23 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
         if not recordings:
             columns = list(META_COLUMNS) + list(self.feature_names_out_)
             return pd.DataFrame({c: pd.Series(dtype=np.float32) for c in columns})
-        tables = Parallel(n_jobs=self.n_jobs)(
-            delayed(featurize_recording)(rec, self.length, self.hop, self.statistics_, self.modalities_, self.columns_)
-            for rec in recordings
-        )
+        window = self.window_params()
+        tables = Parallel(n_jobs=self.n_jobs)(delayed(featurize_recording)(rec, **window) for rec in recordings)
         return pd.concat(tables, axis=0, ignore_index=True)
+
+    def window_params(self):
+        """The keyword arguments of :func:`~emo_gbm.features.featurize_recording` that give this
+        fitted featurizer's windows: what :meth:`transform` calls it with, and what the features
+        stage sends its worker processes (plain values, so they need not import scikit-learn).
+
+        Returns
+        -------
+        params : dict
+            ``length``, ``hop``, ``stats``, ``modalities`` and ``columns``.
+        """
+        check_is_fitted(self, "feature_names_out_")
+        return {"length": self.length, "hop": self.hop, "stats": self.statistics_, "modalities": self.modalities_,
+                "columns": self.columns_}
 
     def get_feature_names_out(self, input_features=None):
         """Feature column names of the output (meta columns excluded).

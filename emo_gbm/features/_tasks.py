@@ -19,8 +19,8 @@ def featurize_file(data_dir, split, rec_id, skip_bad_files, meta, columns, windo
     data_dir, split, rec_id, skip_bad_files, meta, columns
         As :func:`~emo_gbm.data.io.load_one` takes them (``columns``: the split's schema).
     window : dict
-        :func:`~emo_gbm.features.featurize_recording`'s ``length``, ``hop``, ``stats``,
-        ``modalities`` and ``columns`` (a fitted :class:`~emo_gbm.features.WindowFeaturizer`'s).
+        :func:`~emo_gbm.features.featurize_recording`'s keyword arguments: a fitted
+        :class:`~emo_gbm.features.WindowFeaturizer`'s ``window_params()``.
 
     Returns
     -------

@@ -290,16 +290,15 @@ class _TableWriter:
             return
         frame = self.pending[0] if len(self.pending) == 1 else pd.concat(self.pending, axis=0, ignore_index=True)
         self.pending, self.pending_rows = [], 0
-        table = pa.Table.from_pandas(frame, preserve_index=False)
         if self.writer is None:
-            schema = table.schema
+            schema = pa.Schema.from_pandas(frame, preserve_index=False)
             if self.metadata is not None:
                 schema = schema.with_metadata({**(schema.metadata or {}), _METADATA_KEY: json.dumps(self.metadata).encode()})
             # Dictionary encoding pays for ids and labels, not for the float statistics (their
             # values rarely repeat): without it the windows are written 2-3x faster, and smaller.
             repeated = [field.name for field in schema if not pa.types.is_floating(field.type)]
             self.writer = pq.ParquetWriter(self.temporary, schema, use_dictionary=repeated)
-        self.writer.write_table(table.cast(self.writer.schema))
+        self.writer.write_table(_arrow_table(frame, self.writer.schema))
 
     def commit(self, empty):
         self._flush()
@@ -313,6 +312,30 @@ class _TableWriter:
         if self.writer is not None:
             self.writer.close()
         self.temporary.unlink(missing_ok=True)
+
+
+def _arrow_table(frame, schema):
+    """``frame`` as an Arrow table of ``schema``: what ``pa.Table.from_pandas(frame).cast(schema)``
+    gives (NaN as null, as pandas' conversion), but the float columns of each type are taken
+    out of pandas as one block: column by column, pandas and Arrow spent ~0.1 ms on each of the
+    window table's ~1,700 columns, a third of the features stage's own process."""
+    arrays = [None] * len(schema)
+    frame_columns = list(frame.columns)
+    if frame_columns != schema.names:
+        raise ValueError(f"columns {frame_columns[:5]}... do not match the table's {schema.names[:5]}...")
+    by_type = {}
+    for j, field in enumerate(schema):
+        if pa.types.is_floating(field.type):
+            by_type.setdefault(field.type, []).append(j)
+    for arrow_type, positions in by_type.items():
+        # Fortran order: each column is contiguous, so Arrow wraps it instead of copying it
+        block = np.asfortranarray(frame.iloc[:, positions].to_numpy(dtype=arrow_type.to_pandas_dtype()))
+        for k, j in enumerate(positions):
+            arrays[j] = pa.array(block[:, k], type=arrow_type, from_pandas=True)
+    for j, field in enumerate(schema):
+        if arrays[j] is None:
+            arrays[j] = pa.Array.from_pandas(frame.iloc[:, j], type=field.type)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _write_split(results, out_dir, split, featurizer, metadata, data_dir):

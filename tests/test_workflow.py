@@ -274,3 +274,27 @@ def test_featurize_split_writes_a_split_with_its_schema_and_returns_its_columns(
     with pytest.raises(ValueError, match="changed while its features were computed"):
         _featurize_split(data, out, "test", metadata, None, False, 1, False)
     assert not (out / "test.parquet").exists()
+
+
+def test_arrow_table_converts_as_pandas_conversion_and_cast_would():
+    import pyarrow as pa
+
+    from emo_gbm.workflow import _arrow_table
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "rec_id": ["a", "b", None, "d"], "start": np.arange(4), "label": np.array([0, -1, 2, 5], dtype=np.int8),
+        "x": np.array([0.5, np.nan, -1.0, 2.0], dtype=np.float32), "y": np.array([1e300, np.nan, 0.1, -0.0]),
+        "z": rng.normal(size=4).astype(np.float32),
+    })
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    expected = pa.Table.from_pandas(frame, preserve_index=False).cast(schema)
+    table = _arrow_table(frame, schema)
+    assert table.equals(expected) and table.schema.equals(schema, check_metadata=True)
+    assert table.column("x").null_count == 1 and table.column("y").null_count == 1  # NaN as null, as pandas' conversion
+    assert table.column("y").to_pylist()[0] == 1e300  # float64 columns stay float64
+    # a later piece whose floats came out wider is cast to the table's types
+    wider = frame.astype({"x": np.float64})
+    assert _arrow_table(wider, schema).equals(expected)
+    with pytest.raises(ValueError, match="do not match"):
+        _arrow_table(frame[["start", "rec_id", "label", "x", "y", "z"]], schema)

@@ -90,6 +90,14 @@ def _folds(n_folds):
     return factory
 
 
+def _lightgbm(**params):
+    """The default stack with other settings of its LightGBM blocks (e.g. ``colsample_bytree=0.2``)."""
+    def factory(random_state=0, n_jobs=1):
+        return pipelines._stacked(pipelines.stack_estimator(random_state).set_params(**params), random_state, n_jobs)
+
+    return factory
+
+
 def _single(stats):
     def factory(random_state=0, n_jobs=1):
         return pipelines._single_model(None, random_state, n_jobs, stats=stats)
@@ -110,6 +118,13 @@ VARIANTS = {
     "stack_fast3": _lean(linear_grid=(0.001, 0.01, 0.1), learning_rate=0.1, rounds=100),
     "early_fusion_dynamics": _single("dynamics"),
     "stack_4folds": _folds(4),
+    # session 13 (reports/selection/columns*, bagging*, seed*): the stack drew 0.3 of the columns
+    # per tree before; 0.2 is the default since (pipelines.STACK_COLUMNS)
+    "stack_cols30": _lightgbm(colsample_bytree=0.3),
+    "stack_cols20": _lightgbm(colsample_bytree=0.2),
+    "stack_cols15": _lightgbm(colsample_bytree=0.15),
+    "stack_sub60": _lightgbm(colsample_bytree=0.3, subsample=0.6),
+    "stack_sub50": _lightgbm(colsample_bytree=0.3, subsample=0.5),
     "stack_no_linear": _variant(linear=False),
     "stack_no_centred": _variant(centred=False),
     "stack_gbm_only": _variant(linear=False, centred=False),
@@ -137,9 +152,11 @@ def oof_scores(build_dir, candidate, seed, n_jobs):
     started = time.perf_counter()
     model.fit(windows, frames)
     scores = dict(model.smoothing_scores_)
+    rounds = getattr(model.classifier_, "n_rounds_", None)
     return {
         "auto": scores[model.smoothing_], "smoothing": model.smoothing_, "by_method": scores,
         "no_context": max(scores.get(m, 0.0) for m in ("viterbi", "overlap")), "fit_s": round(time.perf_counter() - started, 1),
+        **({"n_rounds": rounds} if rounds else {}),
     }
 
 

@@ -16,9 +16,17 @@ before the window statistics, in the layout ``scripts/select_components.py`` rea
     the statistics of the centred columns but ``mean`` and ``mean_dev``, which are those of
     the raw columns: the same information as the default set, with the order statistics
     (min, max, quantiles) relative to the recording's mean.
+``unvoiced``
+    openSMILE's codes for "undefined" in the voiced-only audio columns (:data:`VOICED_ONLY`;
+    0, and -201 for the formant amplitudes) taken as missing cells, and a column ``voiced``
+    (the voiced share) added: what ``WindowFeaturizer(voicing=True)`` now does (session 14).
+``voiced-copies``
+    the audio columns as given, then the voiced-only columns read as in ``unvoiced``
+    (``<name>_voiced``), then ``voiced``.
 
-Session 12 scored ``stacked_gbm`` and ``early_fusion`` on them (docs/model_selection.md);
-none is in the default. Usage::
+Session 12 scored ``stacked_gbm`` and ``early_fusion`` on the first four (docs/model_selection.md);
+none is in the default. Session 14 scored ``stacked_gbm`` on the last two over seeds 0-2;
+``unvoiced`` was taken. Usage::
 
     python scripts/normalised_streams.py --data ../shared/data/emodb --out build/relative/emodb --mode relative
     python scripts/select_components.py --build-root build/relative --datasets emodb --candidates stacked_gbm
@@ -36,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import emo_gbm.features._windowing as windowing  # noqa: E402
 from emo_gbm.workflow import make_features  # noqa: E402
 
-MODES = ("zscore", "centre", "relative", "zero-cells")
+MODES = ("zscore", "centre", "relative", "zero-cells", "unvoiced", "voiced-copies")
 _featurize = windowing.featurize_recording
 
 
@@ -47,6 +55,12 @@ def normalised(recording, mode):
     out.streams = {}
     for modality, stream in recording.streams.items():
         stream = np.asarray(stream, dtype=np.float64)
+        if mode in ("unvoiced", "voiced-copies"):
+            if modality == "audio":
+                out.streams[modality], out.columns = unvoiced(stream, recording, keep=mode == "voiced-copies")
+            else:
+                out.streams[modality] = recording.streams[modality]
+            continue
         if mode == "zero-cells":
             out.streams[modality] = np.where(stream == 0, np.nan, stream).astype(np.float32)
             continue
@@ -60,8 +74,56 @@ def normalised(recording, mode):
     return out
 
 
+def unvoiced(stream, recording, keep=False):
+    """The audio stream with openSMILE's codes for an undefined value (0, and -201 for the
+    amplitude ratios) in its voiced-only columns (:data:`VOICED_ONLY`) taken as missing cells, and one more
+    column ``voiced`` (1 where the F0 column holds a value, else 0; the featurizer blanks it
+    on missing rows like every column). ``keep``: those columns are kept as they
+    are and their voiced-only copies (``<name>_voiced``) added after them."""
+    names = list(recording.column_names("audio"))
+    stream = stream.copy()
+    copies, copy_names, voiced = [], [], None
+    for j, name in enumerate(names):
+        if name in VOICED_ONLY:
+            code = (stream[:, j] == 0) | (stream[:, j] == -201)
+            if name.startswith("F0"):
+                voiced = (~code).astype(np.float64)
+            if keep:
+                copies.append(np.where(code, np.nan, stream[:, j]))
+                copy_names.append(name + "_voiced")
+            else:
+                stream[code, j] = np.nan
+    columns = dict(recording.columns)
+    added = copies + ([voiced] if voiced is not None else [])
+    if added:
+        stream = np.column_stack([stream] + added)
+        columns["audio"] = tuple(names) + tuple(copy_names) + (("voiced",) if voiced is not None else ())
+    return stream.astype(np.float32), columns
+
+
+#: eGeMAPS descriptors that openSMILE computes on voiced frames only, writing 0 (-201 for the
+#: amplitude ratios) on the others (the formant frequencies and bandwidth are computed on every frame).
+VOICED_ONLY = tuple(f"{name}_sma3nz" for name in (
+    "F0semitoneFrom27.5Hz", "jitterLocal", "shimmerLocaldB", "HNRdBACF", "logRelF0-H1-H2", "logRelF0-H1-A3",
+    "F1amplitudeLogRelF0", "F2amplitudeLogRelF0", "F3amplitudeLogRelF0"))
+
+
+class _Named:
+    """Stands for a recording whose audio columns are ``names`` (for the column names alone)."""
+
+    def __init__(self, names):
+        self.columns = {"audio": tuple(names)}
+
+    def column_names(self, modality):
+        return self.columns[modality]
+
+
 def featurize(mode):
     def featurize_recording(recording, *args, **kwargs):
+        columns = kwargs.get("columns")
+        if mode in ("unvoiced", "voiced-copies") and columns is not None and "audio" in columns:
+            kwargs["columns"] = {**columns, "audio": unvoiced(np.zeros((1, len(columns["audio"]))),
+                                                              _Named(columns["audio"]), mode == "voiced-copies")[1]["audio"]}
         table = _featurize(normalised(recording, mode), *args, **kwargs)
         if mode == "relative":
             raw = _featurize(recording, *args, **kwargs)

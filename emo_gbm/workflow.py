@@ -25,7 +25,7 @@ from joblib import Parallel, delayed
 
 from emo_gbm import modelio
 from emo_gbm.data.io import list_recordings, read_split_columns, split_plan, warn_bad_files
-from emo_gbm.pipelines import FEATURE_SET, TRAIN_HOP, WINDOW_LENGTH, get_pipeline
+from emo_gbm.pipelines import FEATURE_SET, TRAIN_HOP, VOICING, WINDOW_LENGTH, get_pipeline
 from emo_gbm.features import WindowFeaturizer
 from emo_gbm.features._tasks import featurize_file
 
@@ -216,7 +216,10 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
     # train first: its modalities and columns are the schema every test split is read with
     for split in sorted(splits, key=lambda s: s != "train"):
         hop = TRAIN_HOP if split == "train" else PREDICT_HOP
-        metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": stats, "split": split,
+        # both readings of openSMILE's voiced-only descriptors: the pipelines read them over voiced
+        # frames (VOICING), the reference as given
+        metadata = {"length": WINDOW_LENGTH, "hop": hop, "stats": stats, "voicing": "both" if VOICING else False,
+                    "split": split,
                     "data": os.path.abspath(data_dir), "fingerprint": dataset_fingerprint(data_dir, split)}
         paths[split] = out_dir / f"{split}.parquet"
         # a test split is read with train's schema: rewritten train features rewrite it too
@@ -242,7 +245,8 @@ def _featurize_split(data_dir, out_dir, split, metadata, train_columns, skip_bad
     """
     ids, metas, columns, skipped = split_plan(data_dir, split, skip_bad_files, train_columns)
     warn_bad_files(skipped)
-    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=metadata["hop"], stats=metadata["stats"]).fit_schema(columns)
+    featurizer = WindowFeaturizer(length=WINDOW_LENGTH, hop=metadata["hop"], stats=metadata["stats"],
+                                  voicing=metadata["voicing"]).fit_schema(columns)
     metadata["schema"] = _schema(featurizer)
     path = out_dir / f"{split}.parquet"
     path.unlink(missing_ok=True)

@@ -18,7 +18,8 @@ from emo_gbm.modelio import load_model
 from emo_gbm.posteriors import predict_posteriors, recording_from_frames
 from emo_gbm.submission import read_template_lines
 from emo_gbm.data.synth import generate
-from emo_gbm.features import META_COLUMNS
+from emo_gbm.features import FEATURE_SETS, META_COLUMNS, VOICED_ONLY
+from emo_gbm.pipelines import get_pipeline
 from emo_gbm.workflow import make_features
 
 EXTRA_AUDIO = ("energy__total", "pitch [Hz]", "zcr", "hnr")  # 36 + 4 = 40 audio columns
@@ -76,6 +77,9 @@ def wide(tmp_path_factory):
     return data, build, root, bare
 
 
+REFERENCE_STATS = set(FEATURE_SETS["reference"]) | {"missing_frac"}
+
+
 def test_every_column_of_a_wider_audio_and_of_a_fifth_modality_is_used(wide):
     data, build, _, _ = wide
     train = pd.read_parquet(build / "features" / "train.parquet")
@@ -86,7 +90,9 @@ def test_every_column_of_a_wider_audio_and_of_a_fifth_modality_is_used(wide):
                  "face_nn__c099__mean", "eyes__c004__flag_frac"):
         assert name in train.columns, name
     audio_columns = {c.split("__")[1] for c in train.columns if c.startswith("audio__") and c.count("__") == 2}
-    assert len(audio_columns) == 40
+    # the 40 columns, and openSMILE's voiced-only ones (those of the 36 named so) read over voiced frames too
+    voiced = {f"{name}_voiced" for name in VOICED_ONLY} | {"voiced"}
+    assert len(audio_columns) == 40 + len(voiced) and voiced <= audio_columns
     schema = pq.read_schema(build / "features" / "train.parquet").metadata[b"emo_gbm.featurizer"]
     schema = json.loads(schema)["schema"]
     assert schema["modalities"] == ["audio", "face_nn", "eyes", "kinect", "physio"]
@@ -94,8 +100,14 @@ def test_every_column_of_a_wider_audio_and_of_a_fifth_modality_is_used(wide):
     rates = pd.read_parquet(build / "features" / "train_recordings.parquet")  # each file's measured rate
     assert rates["rate__physio"].median() == PHYSIO_RATE and rates["rate__kinect"].median() == 15
     pipe = load_model(build / "models" / "stacked_gbm.skops")
-    features = [c for c in train.columns if c not in META_COLUMNS]
-    assert pipe.feature_columns_ == features  # every column of the window table is read
+    # every column of the window table is read, but the voiced-only descriptors as given (the
+    # reference's): their voiced readings stand in their place
+    features = [c for c in train.columns if c not in META_COLUMNS and c.split("__")[1] not in VOICED_ONLY]
+    assert sorted(pipe.feature_columns_) == sorted(features) and len(pipe.feature_columns_) == len(features)
+    assert get_pipeline("reference").featurizer.fit_columns(train.columns).get_feature_names_out().tolist() == [
+        c for c in train.columns if c not in META_COLUMNS and c.split("__")[-1] in REFERENCE_STATS
+        and "voiced" not in c.split("__")[1]]
+    features = pipe.feature_columns_
     assert {"physio", "physio_linear", "physio_centred"} <= set(pipe.classifier_.blocks_)
     used = set().union(*(set(pipe.classifier_.blocks_[b]) for b in pipe.classifier_.blocks_))
     assert used == set(range(len(features)))  # every column sits in some block

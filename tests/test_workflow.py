@@ -261,7 +261,7 @@ def test_featurize_split_writes_a_split_with_its_schema_and_returns_its_columns(
     data, out = tmp_path / "data", tmp_path / "features"
     generate(data, scale=0.01)
     out.mkdir()
-    metadata = {"length": 400, "hop": PREDICT_HOP, "stats": "default", "split": "test", "data": str(data),
+    metadata = {"length": 400, "hop": PREDICT_HOP, "stats": "default", "voicing": "both", "split": "test", "data": str(data),
                 "fingerprint": dataset_fingerprint(data, "test")}
     columns = _featurize_split(data, out, "test", metadata, None, False, 1, False)
     assert set(columns) <= set(MODALITIES) and columns

@@ -17,9 +17,23 @@ The modalities and their columns come from the data: a feature is named
 ``<modality>__<source column>__<statistic>`` (e.g. ``audio__F0semitoneFrom27.5Hz_sma3nz__mean``,
 ``face_nn__c000__mean`` for a file without a header), and each modality has
 ``<modality>__missing_frac``. :class:`WindowFeaturizer` learns them in ``fit``.
+
+With ``voicing``, openSMILE's voiced-only descriptors (:data:`VOICED_ONLY`: F0, jitter,
+shimmer, HNR, H1-H2, H1-A3 and the formant amplitudes, which openSMILE sets to 0 or -201 on
+unvoiced frames) are summarised over voiced frames only, as ``<name>_voiced``, with the voiced
+share as the column ``voiced`` (:func:`summarised_columns`).
 """
 
-from emo_gbm.features._names import columns_from_feature_names, feature_names, resolve_statistics, sanitize_column_names
+from emo_gbm.features._names import (
+    UNVOICED_CODES,
+    VOICED_ONLY,
+    columns_from_feature_names,
+    feature_names,
+    resolve_statistics,
+    sanitize_column_names,
+    summarised_columns,
+    voicing_columns,
+)
 from emo_gbm.features._sets import (
     ACF_LAG,
     ACF_MIN_PAIRS,
@@ -52,12 +66,16 @@ __all__ = [
     "FLAG_STATISTICS",
     "META_COLUMNS",
     "STATISTICS",
+    "UNVOICED_CODES",
+    "VOICED_ONLY",
     "WindowFeaturizer",
     "columns_from_feature_names",
     "feature_names",
     "featurize_recording",
     "resolve_statistics",
     "sanitize_column_names",
+    "summarised_columns",
+    "voicing_columns",
     "window_labels",
     "window_starts",
 ]

@@ -30,8 +30,14 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
         Modalities to summarise. None: every modality of the data ``fit`` sees.
     exclude : sequence of str, default=()
         Modalities left out (of those ``modalities`` selects).
-    n_jobs : int, default=1
-        Recordings featurised in parallel (joblib). The output does not depend on it.
+    voicing : bool or "both", default=False
+        True: read openSMILE's voiced-only descriptors (:data:`~emo_gbm.features.VOICED_ONLY`,
+        e.g. ``F0semitoneFrom27.5Hz_sma3nz``) as defined on voiced frames only: the codes
+        openSMILE writes on unvoiced frames (0; -201 for the formant amplitudes) are missing
+        cells, so each is summarised over voiced frames (as ``<name>_voiced``, in its place),
+        and a column ``voiced`` (1 where F0 is defined, 0 where not) gives the voiced share.
+        ``"both"``: the columns as given and those readings (what the features stage caches).
+        Other columns are unaffected (:func:`~emo_gbm.features.summarised_columns`).
 
     Attributes
     ----------
@@ -80,13 +86,14 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
     (['physio'], ['physio__missing_frac', 'physio__eda__mean', 'physio__bvp__mean'])
     """
 
-    def __init__(self, length=400, hop=100, stats="default", modalities=None, exclude=(), n_jobs=1):
+    def __init__(self, length=400, hop=100, stats="default", modalities=None, exclude=(), n_jobs=1, voicing=False):
         self.length = length
         self.hop = hop
         self.stats = stats
         self.modalities = modalities
         self.exclude = exclude
         self.n_jobs = n_jobs
+        self.voicing = voicing
 
     def _validate(self):
         for name in ("length", "hop"):
@@ -95,6 +102,8 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.modalities is not None and (isinstance(self.modalities, str) or not len(self.modalities)):
             raise ValueError(f"modalities must be None or a non-empty sequence of names, got {self.modalities!r}")
+        if self.voicing not in (False, True, "both"):
+            raise ValueError(f"voicing must be False, True or 'both', got {self.voicing!r}")
         self.statistics_ = resolve_statistics(self.stats)
 
     def fit_schema(self, columns, rates=None):
@@ -130,7 +139,7 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
         self.columns_ = {m: sanitize_column_names(columns[m]) for m in self.modalities_}
         self.rates_ = {m: rates[m] for m in self.modalities_ if rates and m in rates}
         self.feature_names_out_ = np.asarray(
-            feature_names(self.modalities_, self.statistics_, self.columns_), dtype=object
+            feature_names(self.modalities_, self.statistics_, self.columns_, self.voicing), dtype=object
         )
         return self
 
@@ -230,11 +239,11 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
         Returns
         -------
         params : dict
-            ``length``, ``hop``, ``stats``, ``modalities`` and ``columns``.
+            ``length``, ``hop``, ``stats``, ``modalities``, ``columns`` and ``voicing``.
         """
         check_is_fitted(self, "feature_names_out_")
         return {"length": self.length, "hop": self.hop, "stats": self.statistics_, "modalities": self.modalities_,
-                "columns": self.columns_}
+                "columns": self.columns_, "voicing": self.voicing}
 
     def get_feature_names_out(self, input_features=None):
         """Feature column names of the output (meta columns excluded).

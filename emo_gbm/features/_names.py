@@ -91,6 +91,94 @@ def _sanitized(names):
     return tuple(result)
 
 
+#: eGeMAPS descriptors that openSMILE computes on voiced frames only: it writes 0 on unvoiced
+#: frames (-201 for the formant amplitudes relative to F0), codes for "undefined", not values
+#: (the formant frequencies and bandwidth are computed on every frame and are not among them).
+VOICED_ONLY = tuple(f"{name}_sma3nz" for name in (
+    "F0semitoneFrom27.5Hz", "jitterLocal", "shimmerLocaldB", "HNRdBACF", "logRelF0-H1-H2", "logRelF0-H1-A3",
+    "F1amplitudeLogRelF0", "F2amplitudeLogRelF0", "F3amplitudeLogRelF0"))
+
+#: openSMILE's values of a voiced-only descriptor on an unvoiced frame.
+UNVOICED_CODES = (0.0, -201.0)
+
+#: The voiced-only descriptor whose code marks a frame as unvoiced.
+F0_COLUMN = VOICED_ONLY[0]
+
+
+def voicing_columns(names):
+    """The columns ``voicing`` adds after a modality's (sanitised) columns ``names``.
+
+    A voiced-only copy ``<name>_voiced`` of each column of :data:`VOICED_ONLY` among them
+    (their unvoiced codes read as missing cells), then ``voiced`` (1 on voiced frames, 0 on
+    unvoiced ones) when F0 is among them; none for other columns. Made unique against
+    ``names`` like every column name (:func:`sanitize_column_names`).
+
+    Examples
+    --------
+    >>> voicing_columns(["Loudness_sma3", "F0semitoneFrom27.5Hz_sma3nz", "HNRdBACF_sma3nz"])
+    ('F0semitoneFrom27.5Hz_sma3nz_voiced', 'HNRdBACF_sma3nz_voiced', 'voiced')
+    >>> voicing_columns(["c000", "c001"])
+    ()
+    """
+    names = tuple(names)
+    added = tuple(f"{name}_voiced" for name in names if name in VOICED_ONLY)
+    if not added:
+        return ()
+    added += ("voiced",) if F0_COLUMN in names else ()
+    return sanitize_column_names(names + added)[len(names):]
+
+
+def summarised_columns(names, voicing=False):
+    """The columns a featurizer summarises for a modality's (sanitised) columns ``names``, and
+    the position of each among ``names`` followed by :func:`voicing_columns` (the columns
+    :func:`~emo_gbm.features.featurize_recording` derives, in that order).
+
+    ``voicing``: False, the columns as given; True, each voiced-only descriptor read over voiced
+    frames (``<name>_voiced``, in the descriptor's place), then the voiced share; ``"both"``,
+    the columns as given, then every column :func:`voicing_columns` names (what the features
+    stage caches: either reading can be read from it).
+
+    Examples
+    --------
+    >>> names = ("Loudness_sma3", "F0semitoneFrom27.5Hz_sma3nz", "F1frequency_sma3nz")
+    >>> summarised_columns(names, voicing=True)
+    (('Loudness_sma3', 'F0semitoneFrom27.5Hz_sma3nz_voiced', 'F1frequency_sma3nz', 'voiced'), (0, 3, 2, 4))
+    >>> summarised_columns(names, voicing="both")[0][2:]
+    ('F1frequency_sma3nz', 'F0semitoneFrom27.5Hz_sma3nz_voiced', 'voiced')
+    """
+    if voicing not in (False, True, "both"):
+        raise ValueError(f"voicing must be False, True or 'both', got {voicing!r}")
+    names = tuple(names)
+    added = voicing_columns(names) if voicing else ()
+    if not added or voicing == "both":
+        labels = names + added
+        return labels, tuple(range(len(labels)))
+    copies = iter(range(len(names), len(names) + len(added)))
+    positions = [next(copies) if name in VOICED_ONLY else j for j, name in enumerate(names)]
+    positions += list(copies)  # the voiced share, when F0 is among the columns
+    both = names + added
+    return tuple(both[k] for k in positions), tuple(positions)
+
+
+def _source_columns(names):
+    """The columns of the data behind a window table's columns ``names`` of one modality:
+    voiced-only readings (``<name>_voiced``) stand for their descriptor where it is not there
+    itself, and the voiced share :func:`voicing_columns` adds last is dropped."""
+    names = tuple(names)
+    suffix = "_voiced"
+    source = []
+    for name in names:
+        described = name[: -len(suffix)] if name.endswith(suffix) else None
+        if described in VOICED_ONLY:
+            if described not in names:
+                source.append(described)
+            continue
+        source.append(name)
+    if len(source) > 1 and voicing_columns(source[:-1])[-1:] == (source[-1],) and F0_COLUMN in source[:-1]:
+        source.pop()
+    return tuple(source)
+
+
 def _is_positional(names):
     return tuple(names) == positional_columns(len(names))
 
@@ -120,7 +208,7 @@ def _default_columns(modalities):
     return {m: positional_columns(N_FEATURES[m]) for m in modalities}
 
 
-def feature_names(modalities=MODALITIES, stats="default", columns=None):
+def feature_names(modalities=MODALITIES, stats="default", columns=None, voicing=False):
     """Names of the feature columns :class:`WindowFeaturizer` produces, in order.
 
     Parameters
@@ -132,12 +220,14 @@ def feature_names(modalities=MODALITIES, stats="default", columns=None):
     columns : dict of str to sequence of str, optional
         Modality -> its source column names (sanitised here, :func:`sanitize_column_names`).
         None: the four modalities of the challenge with their contract widths, positional names.
+    voicing : bool or "both", default=False
+        How openSMILE's voiced-only descriptors are read (:func:`summarised_columns`).
 
     Returns
     -------
     names : list of str
         Per modality: ``"<modality>__missing_frac"``, then ``"<modality>__<column>__<stat>"``
-        for each column and statistic.
+        for each column summarised and statistic.
 
     Examples
     --------
@@ -155,7 +245,7 @@ def feature_names(modalities=MODALITIES, stats="default", columns=None):
     names = []
     for modality in modalities:
         names.append(f"{modality}{SEPARATOR}missing_frac")
-        labels = sanitize_column_names(columns[modality])
+        labels = summarised_columns(sanitize_column_names(columns[modality]), voicing)[0]
         per_column = {}
         for indices, stat_names in _column_plan(modality, statistics, len(labels)):
             for j in indices:
@@ -169,7 +259,8 @@ def columns_from_feature_names(names):
     """Modality -> source column names, read back from feature names (other names ignored).
 
     The inverse of :func:`feature_names` on a window table's columns: modalities and columns
-    in the order they first appear.
+    in the order they first appear; a reading of ``voicing`` (:func:`summarised_columns`) is
+    read back to the data's own columns.
 
     Examples
     --------
@@ -184,4 +275,4 @@ def columns_from_feature_names(names):
             columns.setdefault(parts[0], {})
         elif len(parts) == 3 and parts[2] in STATISTICS:
             columns.setdefault(parts[0], {})[parts[1]] = None
-    return {m: tuple(found) for m, found in columns.items()}
+    return {m: _source_columns(found) for m, found in columns.items()}

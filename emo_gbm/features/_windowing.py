@@ -8,7 +8,10 @@ import pandas as pd
 from emo_gbm.constants import EMOTIONS
 from emo_gbm.data.recording import order_modalities
 from emo_gbm.features._sets import _COUNT_TIE_BREAK
-from emo_gbm.features._names import feature_names, resolve_statistics, sanitize_column_names, _column_plan, _is_positional
+from emo_gbm.features._names import (
+    F0_COLUMN, UNVOICED_CODES, VOICED_ONLY, feature_names, resolve_statistics, sanitize_column_names, summarised_columns,
+    _column_plan, _is_positional,
+)
 from emo_gbm.features._statistics import _column_statistics, _divide, _window_sums
 
 
@@ -109,13 +112,38 @@ def _matching_columns(recording, modality, expected):
 
 
 @functools.lru_cache(maxsize=16)
-def _names_of(modalities, statistics, columns):
+def _names_of(modalities, statistics, columns, voicing):
     """:func:`feature_names` of one schema (tuples), worked out once per process: every
     recording of a split has the same."""
-    return feature_names(modalities, statistics, dict(zip(modalities, columns)))
+    return feature_names(modalities, statistics, dict(zip(modalities, columns)), voicing)
 
 
-def featurize_recording(recording, length=400, hop=100, stats="default", modalities=None, columns=None):
+def with_voicing(stream, names):
+    """``stream`` (frames x ``names``, NaN on missing frames) followed by the columns
+    :func:`~emo_gbm.features.voicing_columns` names: the voiced-only descriptors with their
+    unvoiced codes as NaN, then whether F0 is defined (1), undefined (0) or missing (NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stream = np.array([[30.0, 1.0, -50.0], [0.0, 1.0, -201.0], [np.nan, np.nan, np.nan]])
+    >>> with_voicing(stream, ("F0semitoneFrom27.5Hz_sma3nz", "Loudness_sma3", "F1amplitudeLogRelF0_sma3nz"))[:, 3:].tolist()
+    [[30.0, -50.0, 1.0], [nan, nan, 0.0], [nan, nan, nan]]
+    """
+    names = tuple(names)
+    positions = [j for j, name in enumerate(names) if name in VOICED_ONLY]
+    if not positions:
+        return stream
+    values = stream[:, positions]
+    unvoiced = np.isin(values, UNVOICED_CODES)
+    added = [np.where(unvoiced, np.nan, values)]
+    if F0_COLUMN in names:
+        f0 = stream[:, names.index(F0_COLUMN)]
+        added.append(np.where(np.isfinite(f0), (~np.isin(f0, UNVOICED_CODES)).astype(stream.dtype), np.nan)[:, None])
+    return np.concatenate([stream] + added, axis=1)
+
+
+def featurize_recording(recording, length=400, hop=100, stats="default", modalities=None, columns=None, voicing=False):
     """Window table of one recording: meta columns, then features (see :class:`WindowFeaturizer`).
 
     Parameters
@@ -132,6 +160,9 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
     columns : dict of str to sequence of str, optional
         Modality -> the columns to expect (as fitted): a modality the recording lacks gets
         NaN statistics and missing fraction 1. None: the recording's own columns.
+    voicing : bool or "both", default=False
+        How openSMILE's voiced-only descriptors are read: as given, over voiced frames with
+        the voiced share (True), or both (:func:`~emo_gbm.features.summarised_columns`).
 
     Returns
     -------
@@ -158,7 +189,8 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
     stops = np.minimum(starts + length, n_frames)
     blocks = []
     for modality in modalities:
-        plan = _column_plan(modality, statistics, len(columns[modality]))
+        labels, positions = summarised_columns(columns[modality], voicing)
+        plan = _column_plan(modality, statistics, len(labels))
         if modality not in recording.streams:
             # a modality this recording does not have at all: absent on every frame
             blocks.append(np.ones((len(starts), 1)))
@@ -173,6 +205,8 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
         blocks.append(np.where(np.isfinite(missing), missing, 1.0)[:, None])
         stream = np.asarray(recording.streams[modality], dtype=np.float32)
         stream = np.where(present[:, None], stream, np.nan)
+        if positions != tuple(range(stream.shape[1])):
+            stream = with_voicing(stream, columns[modality])[:, positions]
         per_column = {}
         for indices, stat_names in plan:
             column_stats = _column_statistics(stream[:, indices], starts, stops, length, stat_names)
@@ -193,5 +227,5 @@ def featurize_recording(recording, length=400, hop=100, stats="default", modalit
             "weight": weight,
         }
     )
-    names = _names_of(tuple(modalities), tuple(statistics), tuple(columns[m] for m in modalities))
+    names = _names_of(tuple(modalities), tuple(statistics), tuple(columns[m] for m in modalities), voicing)
     return pd.concat([meta, pd.DataFrame(features, columns=names)], axis=1)

@@ -170,7 +170,9 @@ def make_features(data_dir, build_dir, splits=("train", "test"), n_jobs=1, skip_
 
     Train windows use the pipelines' hop (:data:`pipelines.TRAIN_HOP`); test splits use the
     finer :data:`PREDICT_HOP`. A recording without any modality still gets windows (all
-    features NaN, missing fractions 1), so every template gets a prediction.
+    features NaN, missing fractions 1), so every template gets a prediction. The tables hold
+    both readings of openSMILE's voiced-only descriptors (``voicing="both"``): each pipeline
+    reads its own columns from them (the reference the columns as given).
 
     Parameters
     ----------

@@ -112,6 +112,16 @@ def test_voicing_round_trips_through_feature_names_and_spares_the_reference(voic
         assert set(default) <= set(names) and "audio__F0semitoneFrom27.5Hz_sma3nz__mean" not in default
 
 
+def test_a_column_of_the_data_named_voiced_is_kept():
+    columns = ("F0semitoneFrom27.5Hz_sma3nz", "voiced")
+    for voicing in (False, True, "both"):
+        names = feature_names(["audio"], ["mean"], {"audio": columns}, voicing=voicing)
+        assert columns_from_feature_names(names) == {"audio": columns}, voicing
+    assert feature_names(["audio"], ["mean"], {"audio": columns}, voicing=True) == [
+        "audio__missing_frac", "audio__F0semitoneFrom27.5Hz_sma3nz_voiced__mean", "audio__voiced__mean",
+        "audio__voiced_2__mean"]
+
+
 def test_bad_voicing_is_refused():
     with pytest.raises(ValueError, match="voicing must be False, True or 'both'"):
         WindowFeaturizer(voicing="yes").fit()

@@ -30,6 +30,8 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
         Modalities to summarise. None: every modality of the data ``fit`` sees.
     exclude : sequence of str, default=()
         Modalities left out (of those ``modalities`` selects).
+    n_jobs : int, default=1
+        Recordings featurised in parallel (joblib). The output does not depend on it.
     voicing : bool or "both", default=False
         True: read openSMILE's voiced-only descriptors (:data:`~emo_gbm.features.VOICED_ONLY`,
         e.g. ``F0semitoneFrom27.5Hz_sma3nz``) as defined on voiced frames only: the codes
@@ -102,8 +104,6 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.modalities is not None and (isinstance(self.modalities, str) or not len(self.modalities)):
             raise ValueError(f"modalities must be None or a non-empty sequence of names, got {self.modalities!r}")
-        if self.voicing not in (False, True, "both"):
-            raise ValueError(f"voicing must be False, True or 'both', got {self.voicing!r}")
         self.statistics_ = resolve_statistics(self.stats)
 
     def fit_schema(self, columns, rates=None):

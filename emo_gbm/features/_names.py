@@ -174,7 +174,9 @@ def _source_columns(names):
                 source.append(described)
             continue
         source.append(name)
-    if len(source) > 1 and voicing_columns(source[:-1])[-1:] == (source[-1],) and F0_COLUMN in source[:-1]:
+    added = voicing_columns(source[:-1]) if F0_COLUMN in source[:-1] else ()
+    # the share is there only beside F0's voiced reading: else a column of that name is the data's
+    if added and added[-1] == source[-1] and added[0] in names:
         source.pop()
     return tuple(source)
 

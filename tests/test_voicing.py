@@ -122,6 +122,15 @@ def test_a_column_of_the_data_named_voiced_is_kept():
         "audio__voiced_2__mean"]
 
 
+def test_a_featurizer_saved_before_voicing_reads_the_columns_as_given():
+    rec, _, _ = speech_recording()
+    featurizer = WindowFeaturizer().fit([rec])
+    expected = featurizer.transform([rec])
+    del featurizer.voicing  # what a model file of an earlier release holds
+    assert featurizer.window_params()["voicing"] is False and "voicing=" not in repr(featurizer)
+    pd.testing.assert_frame_equal(featurizer.transform([rec]), expected)
+
+
 def test_bad_voicing_is_refused():
     with pytest.raises(ValueError, match="voicing must be False, True or 'both'"):
         WindowFeaturizer(voicing="yes").fit()

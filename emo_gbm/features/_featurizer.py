@@ -88,6 +88,10 @@ class WindowFeaturizer(TransformerMixin, BaseEstimator):
     (['physio'], ['physio__missing_frac', 'physio__eda__mean', 'physio__bvp__mean'])
     """
 
+    #: A featurizer saved before ``voicing`` existed (in an older model file) has no such
+    #: attribute: it reads the columns as given, as it did when its model was trained.
+    voicing = False
+
     def __init__(self, length=400, hop=100, stats="default", modalities=None, exclude=(), n_jobs=1, voicing=False):
         self.length = length
         self.hop = hop

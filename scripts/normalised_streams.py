@@ -42,6 +42,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import emo_gbm.features._windowing as windowing  # noqa: E402
+from emo_gbm.features import VOICED_ONLY  # noqa: E402
+from emo_gbm import workflow  # noqa: E402
 from emo_gbm.workflow import make_features  # noqa: E402
 
 MODES = ("zscore", "centre", "relative", "zero-cells", "unvoiced", "voiced-copies")
@@ -76,7 +78,7 @@ def normalised(recording, mode):
 
 def unvoiced(stream, recording, keep=False):
     """The audio stream with openSMILE's codes for an undefined value (0, and -201 for the
-    amplitude ratios) in its voiced-only columns (:data:`VOICED_ONLY`) taken as missing cells, and one more
+    amplitude ratios) in its voiced-only columns (``emo_gbm.features.VOICED_ONLY``) taken as missing cells, and one more
     column ``voiced`` (1 where the F0 column holds a value, else 0; the featurizer blanks it
     on missing rows like every column). ``keep``: those columns are kept as they
     are and their voiced-only copies (``<name>_voiced``) added after them."""
@@ -99,13 +101,6 @@ def unvoiced(stream, recording, keep=False):
         stream = np.column_stack([stream] + added)
         columns["audio"] = tuple(names) + tuple(copy_names) + (("voiced",) if voiced is not None else ())
     return stream.astype(np.float32), columns
-
-
-#: eGeMAPS descriptors that openSMILE computes on voiced frames only, writing 0 (-201 for the
-#: amplitude ratios) on the others (the formant frequencies and bandwidth are computed on every frame).
-VOICED_ONLY = tuple(f"{name}_sma3nz" for name in (
-    "F0semitoneFrom27.5Hz", "jitterLocal", "shimmerLocaldB", "HNRdBACF", "logRelF0-H1-H2", "logRelF0-H1-A3",
-    "F1amplitudeLogRelF0", "F2amplitudeLogRelF0", "F3amplitudeLogRelF0"))
 
 
 class _Named:
@@ -145,6 +140,8 @@ def main(argv=None):
     import emo_gbm.features._tasks as tasks
 
     tasks.featurize_recording = windowing.featurize_recording
+    # the streams are transformed here: the library reads them as given (no voiced readings of its own)
+    workflow.VOICING = False
     make_features(args.data, args.out, splits=("train",), n_jobs=1)
     return 0
 

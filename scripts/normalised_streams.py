@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import emo_gbm.features._windowing as windowing  # noqa: E402
-from emo_gbm.features import VOICED_ONLY  # noqa: E402
+from emo_gbm.features import sanitize_column_names, summarised_columns  # noqa: E402
 from emo_gbm import workflow  # noqa: E402
 from emo_gbm.workflow import make_features  # noqa: E402
 
@@ -59,7 +59,7 @@ def normalised(recording, mode):
         stream = np.asarray(stream, dtype=np.float64)
         if mode in ("unvoiced", "voiced-copies"):
             if modality == "audio":
-                out.streams[modality], out.columns = unvoiced(stream, recording, keep=mode == "voiced-copies")
+                out.streams[modality], out.columns = unvoiced(stream, recording, mode)
             else:
                 out.streams[modality] = recording.streams[modality]
             continue
@@ -76,49 +76,36 @@ def normalised(recording, mode):
     return out
 
 
-def unvoiced(stream, recording, keep=False):
-    """The audio stream with openSMILE's codes for an undefined value (0, and -201 for the
-    amplitude ratios) in its voiced-only columns (``emo_gbm.features.VOICED_ONLY``) taken as missing cells, and one more
-    column ``voiced`` (1 where the F0 column holds a value, else 0; the featurizer blanks it
-    on missing rows like every column). ``keep``: those columns are kept as they
-    are and their voiced-only copies (``<name>_voiced``) added after them."""
-    names = list(recording.column_names("audio"))
-    stream = stream.copy()
-    copies, copy_names, voiced = [], [], None
-    for j, name in enumerate(names):
-        if name in VOICED_ONLY:
-            code = (stream[:, j] == 0) | (stream[:, j] == -201)
-            if name.startswith("F0"):
-                voiced = (~code).astype(np.float64)
-            if keep:
-                copies.append(np.where(code, np.nan, stream[:, j]))
-                copy_names.append(name + "_voiced")
-            else:
-                stream[code, j] = np.nan
-    columns = dict(recording.columns)
-    added = copies + ([voiced] if voiced is not None else [])
-    if added:
-        stream = np.column_stack([stream] + added)
-        columns["audio"] = tuple(names) + tuple(copy_names) + (("voiced",) if voiced is not None else ())
-    return stream.astype(np.float32), columns
+def voicing_layout(names, mode):
+    """The audio columns of mode ``unvoiced`` or ``voiced-copies`` for the columns ``names``, and
+    their positions in :func:`~emo_gbm.features._windowing.with_voicing`'s output: the library's
+    reading ``True`` or ``"both"``, in ``unvoiced`` with each voiced-only descriptor under its own
+    name."""
+    names = sanitize_column_names(names)
+    labels, positions = summarised_columns(names, "both" if mode == "voiced-copies" else True)
+    if mode == "unvoiced":
+        labels = names + labels[len(names):]
+    return labels, positions
 
 
-class _Named:
-    """Stands for a recording whose audio columns are ``names`` (for the column names alone)."""
-
-    def __init__(self, names):
-        self.columns = {"audio": tuple(names)}
-
-    def column_names(self, modality):
-        return self.columns[modality]
+def unvoiced(stream, recording, mode):
+    """The audio stream and the recording's columns read as ``mode`` (:func:`voicing_layout`):
+    openSMILE's codes for an undefined value (0, and -201 for the amplitude ratios) in its
+    voiced-only columns (``emo_gbm.features.VOICED_ONLY``) taken as missing cells, in place
+    (``unvoiced``) or in copies after the columns as given (``voiced-copies``), then the column
+    ``voiced`` (1 where the F0 column holds a value, else 0; the featurizer blanks it on missing
+    rows like every column)."""
+    names = recording.column_names("audio")
+    labels, positions = voicing_layout(names, mode)
+    stream = windowing.with_voicing(stream, sanitize_column_names(names))[:, positions]
+    return stream.astype(np.float32), {**recording.columns, "audio": labels}
 
 
 def featurize(mode):
     def featurize_recording(recording, *args, **kwargs):
         columns = kwargs.get("columns")
         if mode in ("unvoiced", "voiced-copies") and columns is not None and "audio" in columns:
-            kwargs["columns"] = {**columns, "audio": unvoiced(np.zeros((1, len(columns["audio"]))),
-                                                              _Named(columns["audio"]), mode == "voiced-copies")[1]["audio"]}
+            kwargs["columns"] = {**columns, "audio": voicing_layout(columns["audio"], mode)[0]}
         table = _featurize(normalised(recording, mode), *args, **kwargs)
         if mode == "relative":
             raw = _featurize(recording, *args, **kwargs)

@@ -104,6 +104,9 @@ UNVOICED_CODES = (0.0, -201.0)
 #: The voiced-only descriptor whose code marks a frame as unvoiced.
 F0_COLUMN = VOICED_ONLY[0]
 
+#: Suffix of a voiced-only descriptor's reading over voiced frames (``<name>_voiced``).
+_VOICED_SUFFIX = "_voiced"
+
 
 def voicing_columns(names):
     """The columns ``voicing`` adds after a modality's (sanitised) columns ``names``.
@@ -121,7 +124,7 @@ def voicing_columns(names):
     ()
     """
     names = tuple(names)
-    added = tuple(f"{name}_voiced" for name in names if name in VOICED_ONLY)
+    added = tuple(name + _VOICED_SUFFIX for name in names if name in VOICED_ONLY)
     if not added:
         return ()
     added += ("voiced",) if F0_COLUMN in names else ()
@@ -165,10 +168,9 @@ def _source_columns(names):
     voiced-only readings (``<name>_voiced``) stand for their descriptor where it is not there
     itself, and the voiced share :func:`voicing_columns` adds last is dropped."""
     names = tuple(names)
-    suffix = "_voiced"
     source = []
     for name in names:
-        described = name[: -len(suffix)] if name.endswith(suffix) else None
+        described = name.removesuffix(_VOICED_SUFFIX) if name.endswith(_VOICED_SUFFIX) else None
         if described in VOICED_ONLY:
             if described not in names:
                 source.append(described)
